@@ -1,0 +1,16 @@
+"""Pose estimation: model resolution, the MediaPipe wrapper and `PoseSequence`."""
+
+from kneevision.pose.landmarker import PoseEstimator, PoseFrame, choose_person
+from kneevision.pose.model import ModelFile, resolve_model
+from kneevision.pose.sequence import LANDMARK_NAMES, N_LANDMARKS, PoseSequence
+
+__all__ = [
+    "LANDMARK_NAMES",
+    "N_LANDMARKS",
+    "ModelFile",
+    "PoseEstimator",
+    "PoseFrame",
+    "PoseSequence",
+    "choose_person",
+    "resolve_model",
+]

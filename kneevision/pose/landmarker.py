@@ -1,0 +1,276 @@
+"""MediaPipe Tasks Pose Landmarker, wrapped for video and for following one person.
+
+The landmarker runs in VIDEO mode, which needs strictly increasing integer
+millisecond timestamps; phone clips can repeat a timestamp, so we nudge equal or
+backward stamps forward by a millisecond. It cannot be pickled: create one per
+process. After ``close()`` it silently returns nothing, so it is only usable as a
+context manager here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from kneevision.errors import ModelError
+from kneevision.pose.model import ModelFile, resolve_model
+from kneevision.pose.sequence import N_LANDMARKS
+
+# Landmarks used to tell people apart: shoulders and hips.
+_TORSO = np.array([11, 12, 23, 24])
+
+
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Silence the C++ runtime's start-up chatter written straight to fd 2."""
+    if os.environ.get("KNEEVISION_DEBUG"):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _import_mediapipe():  # noqa: ANN202 - module objects
+    # `import mediapipe` imports matplotlib.pyplot: never pick a GUI backend headless.
+    if not os.environ.get("DISPLAY") and not os.environ.get("MPLBACKEND"):
+        os.environ["MPLBACKEND"] = "Agg"
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    with quiet_native_stderr():
+        import mediapipe as mp
+        from mediapipe.tasks.python import BaseOptions, vision
+    return mp, BaseOptions, vision
+
+
+@dataclass
+class PoseFrame:
+    """Landmarks of the followed person in one frame (NaN when nobody is there)."""
+
+    image: np.ndarray  # (33, 2) pixels
+    visibility: np.ndarray  # (33,)
+    presence: np.ndarray  # (33,)
+    world: np.ndarray  # (33, 3) metres
+    people: int
+
+    @classmethod
+    def missing(cls, people: int = 0) -> PoseFrame:
+        return cls(
+            image=np.full((N_LANDMARKS, 2), np.nan),
+            visibility=np.full(N_LANDMARKS, np.nan),
+            presence=np.full(N_LANDMARKS, np.nan),
+            world=np.full((N_LANDMARKS, 3), np.nan),
+            people=people,
+        )
+
+
+def choose_person(candidates: list[np.ndarray], previous: np.ndarray | None) -> int:
+    """Pick which detected person to follow.
+
+    Parameters
+    ----------
+    candidates : list of ndarray, each (33, 2)
+        Image landmarks of each detected person, in pixels.
+    previous : ndarray (33, 2) or None
+        The followed person's landmarks in the last frame that had them.
+
+    Returns
+    -------
+    int
+        Index into ``candidates``: the one whose torso is nearest the previous
+        torso, or, with no history, the largest person (nearest the camera).
+    """
+    if previous is not None and np.isfinite(previous[_TORSO]).all():
+        ref = previous[_TORSO]
+        dist = [float(np.linalg.norm(c[_TORSO] - ref, axis=1).mean()) for c in candidates]
+        return int(np.argmin(dist))
+    sizes = [float(np.ptp(c[:, 1]) * np.ptp(c[:, 0])) for c in candidates]
+    return int(np.argmax(sizes))
+
+
+class PoseEstimator:
+    """Pose Landmarker in VIDEO mode that follows one person.
+
+    Parameters
+    ----------
+    model : ModelFile
+        A verified model bundle (see :func:`kneevision.pose.model.resolve_model`).
+    max_people : int
+        How many people to look for. Asking MediaPipe for more than one pose makes
+        it run its person detector on every frame (half the speed on this CPU), so
+        tracking starts with one pose and a second, lighter landmarker (the lite
+        model, VIDEO mode, fed one frame every ``probe_every_s``) counts people. In
+        IMAGE mode the detector misses people that VIDEO mode accumulates over
+        frames, hence the sub-sampled stream. As soon as it sees more than one, tracking
+        switches to ``max_people`` poses and follows the person nearest to where
+        the followed person was. ``1`` disables the probe.
+    min_confidence : float
+        Detection, presence and tracking confidence thresholds.
+    pixel_aspect : float
+        Sample aspect ratio of the frames; x is scaled by it so that angles are
+        measured in square pixels.
+    probe_every_s : float
+        Interval of the people count while only one person has been seen.
+
+    Examples
+    --------
+    >>> with PoseEstimator(resolve_model("lite")) as est:  # doctest: +SKIP
+    ...     pf = est.detect(frame_bgr, time_s=0.0)
+    """
+
+    def __init__(
+        self,
+        model: ModelFile,
+        max_people: int = 2,
+        min_confidence: float = 0.5,
+        pixel_aspect: float = 1.0,
+        probe_every_s: float = 1.0,
+    ) -> None:
+        self.model = model
+        self.max_people = max(1, int(max_people))
+        self.pixel_aspect = pixel_aspect
+        self.probe_every_s = probe_every_s
+        self.min_confidence = min_confidence
+        self._mp, self._base_options, self._vision = _import_mediapipe()
+        self._tracker = self._create(self._vision.RunningMode.VIDEO, 1)
+        self._multi = False
+        self._probe = None
+        if self.max_people > 1:
+            try:
+                probe_model = resolve_model("lite", allow_download=False)
+            except ModelError:
+                probe_model = model
+            self._probe = self._create(self._vision.RunningMode.VIDEO, self.max_people, probe_model)
+        self._next_probe_s = -np.inf
+        self._seen_people = 1
+        self._last_ms = -1
+        self._previous: np.ndarray | None = None
+        self._quiet_calls = 3  # the runtime logs on its first inferences
+        self.jumps = 0  # suspected silent switches between people (single-pose mode)
+
+    def _create(self, mode: object, num_poses: int, model: ModelFile | None = None) -> object:
+        model = model or self.model
+        options = self._vision.PoseLandmarkerOptions(
+            base_options=self._base_options(model_asset_path=str(model.path)),
+            running_mode=mode,
+            num_poses=num_poses,
+            min_pose_detection_confidence=self.min_confidence,
+            min_pose_presence_confidence=self.min_confidence,
+            min_tracking_confidence=self.min_confidence,
+        )
+        try:
+            with quiet_native_stderr():
+                return self._vision.PoseLandmarker.create_from_options(options)
+        except (RuntimeError, ValueError) as exc:
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ModelError(f"cannot load pose model ({msg})", model.path) from None
+
+    @property
+    def multi_person(self) -> bool:
+        """Whether tracking has switched to several poses (more than one person seen)."""
+        return self._multi
+
+    def _run(self, landmarker: object, mp_image: object, ms: int) -> object:
+        if self._quiet_calls > 0:
+            self._quiet_calls -= 1
+            with quiet_native_stderr():
+                return landmarker.detect_for_video(mp_image, ms)
+        return landmarker.detect_for_video(mp_image, ms)
+
+    def detect(self, image_bgr: np.ndarray, time_s: float) -> PoseFrame:
+        """Find the followed person's landmarks in one upright BGR frame."""
+        ms = max(round(time_s * 1000.0), self._last_ms + 1)
+        self._last_ms = ms
+        rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
+        mp_image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
+        if self._probe is not None and not self._multi and time_s >= self._next_probe_s:
+            self._next_probe_s = time_s + self.probe_every_s
+            found = self._run(self._probe, mp_image, ms).pose_landmarks
+            self._seen_people = count_people(
+                [np.array([(p.x, p.y) for p in lms]) for lms in found]
+            )
+            if self._seen_people > 1:
+                # Someone else is in view: track several poses from here on.
+                self._tracker.close()
+                self._tracker = self._create(self._vision.RunningMode.VIDEO, self.max_people)
+                self._multi = True
+        result = self._run(self._tracker, mp_image, ms)
+        n = len(result.pose_landmarks)
+        if n == 0:
+            return PoseFrame.missing(0)
+        h, w = image_bgr.shape[:2]
+        people = [
+            np.array([(p.x, p.y, p.visibility, p.presence) for p in lms], dtype=float)
+            for lms in result.pose_landmarks
+        ]
+        pix = [np.column_stack((a[:, 0] * w * self.pixel_aspect, a[:, 1] * h)) for a in people]
+        k = choose_person(pix, self._previous) if n > 1 else 0
+        if n == 1 and self._previous is not None and _jumped(self._previous, pix[0]):
+            self.jumps += 1
+        self._previous = pix[k]
+        world = np.array([(p.x, p.y, p.z) for p in result.pose_world_landmarks[k]], dtype=float)
+        return PoseFrame(
+            image=pix[k],
+            visibility=people[k][:, 2],
+            presence=people[k][:, 3],
+            world=world,
+            people=n if self._multi else max(n, self._seen_people),
+        )
+
+    def close(self) -> None:
+        """Release the native landmarkers."""
+        with quiet_native_stderr():
+            for lm in (self._tracker, self._probe):
+                if lm is not None:
+                    lm.close()
+        self._tracker = self._probe = None
+
+    def __enter__(self) -> PoseEstimator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def count_people(poses: list[np.ndarray]) -> int:
+    """Count distinct people among detected poses.
+
+    Two poses whose torso centres lie within one torso size of each other are
+    one person seen twice (a duplicate detection), not two people.
+
+    Parameters
+    ----------
+    poses : list of ndarray, each (33, 2)
+        Landmarks of each detection in any common unit.
+    """
+    centres: list[tuple[np.ndarray, float]] = []
+    for pose in poses:
+        torso = pose[_TORSO]
+        if not np.isfinite(torso).all():
+            continue
+        c = torso.mean(0)
+        size = max(float(np.ptp(torso[:, 1])), float(np.ptp(torso[:, 0])), 1e-6)
+        if all(np.linalg.norm(c - c0) > max(size, s0) for c0, s0 in centres):
+            centres.append((c, size))
+    return len(centres)
+
+
+def _jumped(previous: np.ndarray, current: np.ndarray) -> bool:
+    """True when the torso moved more than its own size between two frames."""
+    a, b = previous[_TORSO], current[_TORSO]
+    if not (np.isfinite(a).all() and np.isfinite(b).all()):
+        return False
+    size = max(float(np.ptp(a[:, 1])), float(np.ptp(a[:, 0])), 1.0)
+    return float(np.linalg.norm(a.mean(0) - b.mean(0))) > size

@@ -1,0 +1,23 @@
+"""Video sources (files, webcams, image folders) and H.264 writing."""
+
+from kneevision.video.source import (
+    Frame,
+    VideoInfo,
+    prefetch,
+    probe_video,
+    read_camera,
+    read_image_folder,
+    read_video,
+)
+from kneevision.video.writer import VideoWriter
+
+__all__ = [
+    "Frame",
+    "VideoInfo",
+    "VideoWriter",
+    "prefetch",
+    "probe_video",
+    "read_camera",
+    "read_image_folder",
+    "read_video",
+]

@@ -1,0 +1,299 @@
+"""Frame sources: video files (as phones write them), webcams and image folders.
+
+Every source yields :class:`Frame` objects with an index, a real timestamp in
+seconds and an upright BGR image. File decoding honours rotation metadata
+(OpenCV's FFmpeg backend applies it) and reads each frame's own presentation
+time, so variable-frame-rate phone clips keep their true timing.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import cv2
+import numpy as np
+
+from kneevision.errors import VideoError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One decoded frame.
+
+    Attributes
+    ----------
+    index : int
+        0-based position in the source.
+    time_s : float
+        Presentation time in seconds from the start of the source.
+    image : numpy.ndarray
+        Upright BGR image, ``(height, width, 3)`` uint8.
+    """
+
+    index: int
+    time_s: float
+    image: np.ndarray
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video file declares about itself, after rotation.
+
+    Attributes
+    ----------
+    path : str
+        The file.
+    width, height : int
+        Size of the upright frames in pixels.
+    rotation : int
+        Rotation metadata in degrees (0, 90, 180, 270) that was applied.
+    fps : float
+        Nominal frame rate from the container.
+    frames : int
+        Frame count declared by the container (may be approximate).
+    duration_s : float
+        ``frames / fps``.
+    pixel_aspect : float
+        Sample aspect ratio (pixel width / pixel height); 1 for square pixels.
+    """
+
+    path: str
+    width: int
+    height: int
+    rotation: int
+    fps: float
+    frames: int
+    duration_s: float
+    pixel_aspect: float = 1.0
+
+    def to_dict(self) -> dict:
+        """Plain-dict form for JSON."""
+        return asdict(self)
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise VideoError("file not found", path)
+    if path.is_dir():
+        raise VideoError("is a directory, not a video file", path)
+    if path.stat().st_size == 0:
+        raise VideoError("file is empty (0 bytes)", path)
+
+
+def _open_capture(path: Path) -> cv2.VideoCapture:
+    _check_file(path)
+    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        raise VideoError("not a readable video (unknown format or corrupt file)", path)
+    cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
+    return cap
+
+
+def probe_video(path: str | Path) -> VideoInfo:
+    """Read a video's metadata and check that its first frame decodes.
+
+    Parameters
+    ----------
+    path : str or Path
+        Video file.
+
+    Returns
+    -------
+    VideoInfo
+
+    Raises
+    ------
+    VideoError
+        Missing, empty, a directory, not a video, or no decodable frame.
+    """
+    path = Path(path)
+    cap = _open_capture(path)
+    try:
+        ok, image = cap.read()
+        if not ok or image is None:
+            raise VideoError("no frame could be decoded (truncated or corrupt video)", path)
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+        rotation = int(cap.get(cv2.CAP_PROP_ORIENTATION_META) or 0) % 360
+        sar_num = cap.get(cv2.CAP_PROP_SAR_NUM) or 1.0
+        sar_den = cap.get(cv2.CAP_PROP_SAR_DEN) or 1.0
+    finally:
+        cap.release()
+    height, width = image.shape[:2]
+    return VideoInfo(
+        path=str(path),
+        width=int(width),
+        height=int(height),
+        rotation=rotation,
+        fps=fps,
+        frames=frames,
+        duration_s=frames / fps if fps > 0 else 0.0,
+        pixel_aspect=float(sar_num / sar_den) if sar_den > 0 and sar_num > 0 else 1.0,
+    )
+
+
+def read_video(
+    path: str | Path,
+    *,
+    start_s: float = 0.0,
+    stop_s: float | None = None,
+    auto_rotate: bool = True,
+) -> Iterator[Frame]:
+    """Decode a video file frame by frame.
+
+    Parameters
+    ----------
+    path : str or Path
+        Video file.
+    start_s, stop_s : float
+        Only frames with ``start_s <= time < stop_s`` are yielded.
+    auto_rotate : bool
+        Apply rotation metadata (True) or give the stored, possibly sideways, frames.
+
+    Yields
+    ------
+    Frame
+
+    Raises
+    ------
+    VideoError
+        When the file cannot be opened, or decoding stops well before the frame count
+        the container declares (a truncated file).
+    """
+    path = Path(path)
+    cap = _open_capture(path)
+    cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1 if auto_rotate else 0)
+    fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0) or 30.0
+    declared = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    index = 0
+    last_t = -np.inf
+    try:
+        while True:
+            ok, image = cap.read()
+            if not ok or image is None:
+                break
+            t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
+            # Some streams report no or repeated timestamps: fall back to the
+            # nominal rate rather than give up on strict ordering.
+            if not np.isfinite(t) or t <= last_t:
+                t = last_t + 1.0 / fps if np.isfinite(last_t) else 0.0
+            last_t = t
+            if stop_s is not None and t >= stop_s:
+                break
+            if t >= start_s:
+                yield Frame(index=index, time_s=t, image=image)
+            index += 1
+    finally:
+        cap.release()
+    if index == 0:
+        raise VideoError("no frame could be decoded (truncated or corrupt video)", path)
+    complete = stop_s is None and start_s == 0.0
+    if complete and declared > 0 and index < declared - max(2, 0.02 * declared):
+        raise VideoError(
+            f"video is truncated or corrupt: decoded {index} of {declared} frames", path
+        )
+
+
+def read_image_folder(folder: str | Path, fps: float = 30.0) -> Iterator[Frame]:
+    """Yield the images of a folder, sorted by name, as frames at ``fps``.
+
+    Raises
+    ------
+    VideoError
+        When the folder holds no readable image.
+    """
+    folder = Path(folder)
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise VideoError("folder contains no images (" + ", ".join(IMAGE_SUFFIXES) + ")", folder)
+    for i, f in enumerate(files):
+        image = cv2.imread(str(f), cv2.IMREAD_COLOR)
+        if image is None:
+            raise VideoError("not a readable image", f)
+        yield Frame(index=i, time_s=i / fps, image=image)
+
+
+def read_camera(index: int = 0, width: int | None = None, height: int | None = None) -> Iterator[Frame]:
+    """Yield frames from a webcam with wall-clock timestamps.
+
+    Raises
+    ------
+    VideoError
+        When the camera is missing or busy.
+    """
+    cap = cv2.VideoCapture(index)
+    if not cap.isOpened():
+        raise VideoError(
+            "camera not found or busy (is another program using it? try --camera 1)",
+            f"camera {index}",
+        )
+    if width:
+        cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+    if height:
+        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+    t0 = time.monotonic()
+    i = 0
+    try:
+        while True:
+            ok, image = cap.read()
+            if not ok:
+                if i == 0:
+                    raise VideoError("camera opened but gives no frames", f"camera {index}")
+                return
+            yield Frame(index=i, time_s=time.monotonic() - t0, image=image)
+            i += 1
+    finally:
+        cap.release()
+
+
+_END = object()
+
+
+def prefetch(items: Iterable[T], depth: int = 8) -> Iterator[T]:
+    """Run an iterator in a background thread, ``depth`` items ahead.
+
+    Decoding releases the GIL inside OpenCV, so this overlaps it with inference.
+    Exceptions raised by the producer are re-raised in the consumer; closing the
+    consumer early stops the producer.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(_END)
+        except BaseException as exc:  # handed to the consumer
+            q.put(exc)
+
+    thread = threading.Thread(target=produce, name="kneevision-decode", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=2.0)

@@ -1,0 +1,110 @@
+"""H.264 MP4 writing that browsers can play.
+
+OpenCV's own ``mp4v`` output does not play in browsers; ``imageio-ffmpeg`` ships
+an ffmpeg binary in its wheel, so we pipe frames to it and encode H.264
+(yuv420p, ``+faststart``). Frames are handed to a background thread so that
+encoding overlaps with pose inference.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from pathlib import Path
+
+import cv2
+import imageio_ffmpeg
+import numpy as np
+
+from kneevision.errors import OutputError
+
+
+class VideoWriter:
+    """Write BGR frames to an H.264 MP4 file.
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file.
+    fps : float
+        Frame rate written to the container.
+    size : tuple of int
+        ``(width, height)`` of the frames given to :meth:`write`. Odd sizes are
+        padded by one pixel (yuv420p needs even dimensions).
+    preset : str
+        x264 speed preset; ``veryfast`` keeps encoding well ahead of inference.
+    crf : int
+        x264 quality (lower is better).
+
+    Notes
+    -----
+    Use as a context manager; :meth:`close` flushes and raises if ffmpeg failed.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        fps: float,
+        size: tuple[int, int],
+        preset: str = "veryfast",
+        crf: int = 23,
+    ) -> None:
+        self.path = Path(path)
+        self.size = size
+        w, h = size
+        self._pad = (w % 2, h % 2)
+        out_size = (w + self._pad[0], h + self._pad[1])
+        self._gen = imageio_ffmpeg.write_frames(
+            str(self.path),
+            out_size,
+            pix_fmt_in="bgr24",
+            pix_fmt_out="yuv420p",
+            fps=float(fps) if fps and fps > 0 else 30.0,
+            codec="libx264",
+            quality=None,
+            macro_block_size=1,
+            ffmpeg_log_level="error",
+            output_params=["-preset", preset, "-crf", str(crf), "-movflags", "+faststart"],
+        )
+        self._gen.send(None)
+        self._queue: queue.Queue = queue.Queue(maxsize=16)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="kneevision-encode", daemon=True)
+        self._thread.start()
+        self.frames_written = 0
+
+    def _run(self) -> None:
+        while (frame := self._queue.get()) is not None:
+            if self._error is not None:
+                continue
+            try:
+                self._gen.send(frame)
+            except BaseException as exc:  # reported by close()
+                self._error = exc
+
+    def write(self, image: np.ndarray) -> None:
+        """Queue one BGR frame of the declared size."""
+        if self._error is not None:
+            raise OutputError(f"video encoding failed: {self._error}", self.path)
+        if any(self._pad):
+            image = cv2.copyMakeBorder(image, 0, self._pad[1], 0, self._pad[0], cv2.BORDER_REPLICATE)
+        self._queue.put(np.ascontiguousarray(image))
+        self.frames_written += 1
+
+    def close(self) -> None:
+        """Flush remaining frames and finish the file."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+            try:
+                self._gen.close()
+            except BaseException as exc:
+                self._error = self._error or exc
+        if self._error is not None:
+            raise OutputError(f"video encoding failed: {self._error}", self.path)
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
