@@ -98,17 +98,21 @@ class PoseSequence:
             **kw,  # type: ignore[arg-type]
         )
 
-    def mirrored(self) -> PoseSequence:
+    def mirrored(self, flip_coordinates: bool = True) -> PoseSequence:
         """The same sequence as seen in a horizontally flipped video.
 
-        Image x becomes ``width - x`` and world x changes sign, and the left and
-        right landmarks swap names, as a mirror does.
+        The left and right landmarks swap names, as a mirror does; with
+        ``flip_coordinates`` image x also becomes ``width - x`` and world x
+        changes sign. ``flip_coordinates=False`` only relabels the sides: that is
+        how a mirrored (selfie) clip is put right while its pixel coordinates keep
+        matching the video file.
         """
-        perm = np.array([_MIRROR_INDEX[i] for i in range(N_LANDMARKS)])
+        perm = MIRROR_PERMUTATION
         image = self.image[:, perm].copy()
-        image[..., 0] = self.width - image[..., 0]
         world = self.world[:, perm].copy()
-        world[..., 0] = -world[..., 0]
+        if flip_coordinates:
+            image[..., 0] = self.width - image[..., 0]
+            world[..., 0] = -world[..., 0]
         return PoseSequence(
             time_s=self.time_s.copy(),
             image=image,
@@ -188,4 +192,5 @@ def _mirror_index() -> dict[int, int]:
     return out
 
 
-_MIRROR_INDEX = _mirror_index()
+#: Index permutation that swaps left and right landmarks (what a mirror does).
+MIRROR_PERMUTATION = np.array([_mirror_index()[i] for i in range(N_LANDMARKS)])

@@ -1,0 +1,134 @@
+"""Throughput of `analyze` against pose inference alone, on the same frames.
+
+Usage::
+
+    python benchmarks/throughput.py CLIP [--model full] [--frames N] [--loops 4]
+
+Prints, measured in this one run:
+
+* inference-only frames/s: the tracking landmarker alone (one pose, VIDEO mode)
+  on frames decoded beforehand into memory;
+* the same with KneeVision's people probe (what `analyze` runs by default);
+* end-to-end `analyze` frames/s (decode, inference, kinematics, CSV/JSON,
+  H.264 overlay), with and without the overlay, and its ratio to inference alone;
+* peak RSS of `analyze` on the clip and on the clip looped ``--loops`` times
+  (each in a fresh process), to show memory does not grow with clip length.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _decode(clip: Path, limit: int | None) -> list:
+    from kneevision.video import read_video
+
+    frames = []
+    for f in read_video(clip):
+        frames.append(f)
+        if limit and len(frames) >= limit:
+            break
+    return frames
+
+
+def inference_only(frames: list, model_name: str, max_people: int) -> float:
+    """Frames/s of the landmarker alone on pre-decoded frames."""
+    from kneevision.pose import PoseEstimator, resolve_model
+
+    model = resolve_model(model_name)
+    with PoseEstimator(model, max_people=max_people) as est:
+        for f in frames[:5]:  # warm-up, not timed
+            est.detect(f.image, f.time_s)
+    with PoseEstimator(model, max_people=max_people) as est:
+        t0 = time.perf_counter()
+        for f in frames:
+            est.detect(f.image, f.time_s)
+        return len(frames) / (time.perf_counter() - t0)
+
+
+def end_to_end(clip: Path, model_name: str, overlay: bool) -> tuple[float, int]:
+    """Frames/s of a whole `analyze` call (wall clock, including writing outputs)."""
+    from kneevision.pipeline import Settings, analyze
+    from kneevision.pose import resolve_model
+
+    model = resolve_model(model_name)
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.perf_counter()
+        result = analyze(clip, model, Settings(model=model_name, overlay=overlay), out_root=out)
+        elapsed = time.perf_counter() - t0
+    return len(result.sequence) / elapsed, len(result.sequence)
+
+
+def _loop_clip(clip: Path, loops: int, dest: Path) -> Path:
+    import imageio_ffmpeg
+
+    out = dest / f"{clip.stem}_x{loops}.mp4"
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-stream_loop",
+         str(loops - 1), "-i", str(clip), "-c", "copy", str(out)],
+        check=True,
+    )
+    return out
+
+
+def peak_rss_mb(clip: Path, model_name: str) -> float:
+    """Peak resident memory of `kneevision analyze` on a clip, in a fresh process."""
+    code = (
+        "import resource, sys, tempfile\n"
+        "from kneevision.cli import main\n"
+        "with tempfile.TemporaryDirectory() as d:\n"
+        f"    main(['analyze', {str(clip)!r}, '--model', {model_name!r}, '--out', d, '-q'])\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("clip", type=Path)
+    ap.add_argument("--model", default="full")
+    ap.add_argument("--loops", type=int, default=4)
+    ap.add_argument("--no-memory", action="store_true", help="skip the peak-RSS runs")
+    args = ap.parse_args()
+
+    from kneevision.video import probe_video
+
+    info = probe_video(args.clip)
+    frames = _decode(args.clip, None)
+    inf1 = inference_only(frames, args.model, max_people=1)
+    inf2 = inference_only(frames, args.model, max_people=2)
+    del frames
+    e2e_overlay, n = end_to_end(args.clip, args.model, overlay=True)
+    e2e_plain, _ = end_to_end(args.clip, args.model, overlay=False)
+    result = {
+        "clip": str(args.clip),
+        "size": f"{info.width}x{info.height}",
+        "frames": n,
+        "model": args.model,
+        "inference_only_fps": round(inf1, 1),
+        "inference_with_people_probe_fps": round(inf2, 1),
+        "analyze_fps": round(e2e_overlay, 1),
+        "analyze_no_overlay_fps": round(e2e_plain, 1),
+        "ratio_analyze_to_inference": round(e2e_overlay / inf1, 3),
+        "ratio_analyze_no_overlay_to_inference": round(e2e_plain / inf1, 3),
+    }
+    if not args.no_memory:
+        with tempfile.TemporaryDirectory() as d:
+            looped = _loop_clip(args.clip, args.loops, Path(d))
+            result["peak_rss_mb_clip"] = round(peak_rss_mb(args.clip, args.model), 1)
+            result[f"peak_rss_mb_clip_x{args.loops}"] = round(peak_rss_mb(looped, args.model), 1)
+    width = max(map(len, result))
+    for k, v in result.items():
+        print(f"{k:<{width}}  {v}")
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

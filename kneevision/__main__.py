@@ -1,0 +1,7 @@
+"""``python -m kneevision``."""
+
+import sys
+
+from kneevision.cli import main
+
+sys.exit(main())

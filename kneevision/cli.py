@@ -1,0 +1,208 @@
+"""Command line: ``kneevision analyze | demo`` (more commands as they land).
+
+Errors a user can fix are printed as one line naming the file and the problem,
+with exit code 1 (2 for usage errors); ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tomllib
+from pathlib import Path
+
+from kneevision import __version__
+from kneevision.errors import KneeVisionError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def bundled_sample() -> Path:
+    """The CC0 sample clip shipped with KneeVision (checkout or installed wheel)."""
+    pkg = Path(__file__).resolve().parent
+    for folder in (pkg / "_data" / "samples", pkg.parent / "samples"):
+        clip = folder / "front_goblet_squat_home_A.mp4"
+        if clip.is_file():
+            return clip
+    raise KneeVisionError("the bundled sample clip is missing from this installation")
+
+
+def _load_config(path: str | None) -> dict:
+    if path is None:
+        return {}
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise KneeVisionError("settings file not found", path) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise KneeVisionError(f"settings file is not valid TOML ({exc})", path) from None
+    return data.get("analyze", data)
+
+
+def _settings(args: argparse.Namespace):  # noqa: ANN202 - Settings, imported lazily
+    from dataclasses import fields
+
+    from kneevision.pipeline import Settings
+
+    known = {f.name for f in fields(Settings)}
+    config = _load_config(args.config)
+    unknown = set(config) - known
+    if unknown:
+        raise KneeVisionError(f"unknown setting(s): {', '.join(sorted(unknown))}", args.config)
+    values = dict(config)
+    for name in ("model", "max_people", "cutoff_hz", "vis_threshold"):
+        v = getattr(args, name, None)
+        if v is not None:
+            values[name] = v
+    if args.mirrored:
+        values["mirrored"] = True
+    if args.no_overlay:
+        values["overlay"] = False
+    return Settings(**values)
+
+
+def _progress_factory(quiet: bool):  # noqa: ANN202 - returns a closure
+    from tqdm import tqdm
+
+    bars = []
+
+    def make(total: int, label: str):  # noqa: ANN202
+        bar = tqdm(total=total or None, desc=label, unit="frame", leave=False,
+                   disable=True if quiet else None, dynamic_ncols=True)
+        bars.append(bar)
+        return bar.update
+
+    return make, bars
+
+
+def _print_result(analysis, out=sys.stdout) -> None:  # noqa: ANN001
+    s = analysis.summary
+    a = s["angles"]
+
+    def rng(name: str) -> str:
+        v = a.get(name)
+        return "--" if not v else f"{v['min']:.0f}…{v['max']:.0f}°"
+
+    print(f"✓ {Path(s['input']['path']).name}: {s['frames_with_pose']}/{s['input']['frames_decoded']}"
+          f" frames with a pose, view {s['view']}, {s['timing']['fps']:.1f} frames/s", file=out)
+    print(f"  knee flexion  left {rng('left_knee_flexion_deg')}  right {rng('right_knee_flexion_deg')}",
+          file=out)
+    print(f"  FPPA          left {rng('left_fppa_deg')}  right {rng('right_fppa_deg')}", file=out)
+    for flag in s["quality"]:
+        print(f"  ! {flag['message']}", file=out)
+    print(f"  → {analysis.out_dir}", file=out)
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """Analyse each clip; a bad clip is reported and the others go on."""
+    from kneevision.pipeline import analyze
+    from kneevision.pose.model import resolve_model
+
+    settings = _settings(args)
+    model = resolve_model(settings.model)
+    make, bars = _progress_factory(args.quiet)
+    failed = 0
+    for clip in args.videos:
+        try:
+            result = analyze(clip, model, settings, out_root=args.out, progress_factory=make)
+        except KneeVisionError as exc:
+            failed += 1
+            for bar in bars:
+                bar.close()
+            if args.debug:
+                raise
+            print(f"kneevision: error: {exc}", file=sys.stderr)
+            continue
+        for bar in bars:
+            bar.close()
+        bars.clear()
+        if not args.quiet:
+            _print_result(result)
+    if len(args.videos) > 1 and failed:
+        print(f"kneevision: {failed} of {len(args.videos)} clips failed", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Analyse the bundled sample clip."""
+    args.videos = [str(bundled_sample())]
+    if args.out is None:
+        args.out = "kneevision-out"
+    return cmd_analyze(args)
+
+
+def _add_analysis_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", metavar="DIR",
+                   help="folder receiving one <clip>_kneevision/ folder per clip "
+                        "(default: next to each clip)")
+    p.add_argument("--model", metavar="NAME|PATH",
+                   help="pose model: lite (fastest), full (default), heavy (downloaded once "
+                        "if online) or a path to a .task file")
+    p.add_argument("--mirrored", action="store_true",
+                   help="the video is mirrored (front/selfie camera): swap left and right back")
+    p.add_argument("--max-people", type=int, metavar="N", dest="max_people",
+                   help="people to look for; with more than one in view the first person "
+                        "followed stays followed (default 2; 1 is slightly faster)")
+    p.add_argument("--no-overlay", action="store_true", help="do not write overlay.mp4")
+    p.add_argument("--cutoff-hz", type=float, dest="cutoff_hz", metavar="HZ",
+                   help="low-pass cutoff for landmark smoothing (default 6 Hz)")
+    p.add_argument("--vis-threshold", type=float, dest="vis_threshold", metavar="V",
+                   help="landmarks with visibility below V count as missing (default 0.5)")
+    p.add_argument("--config", metavar="TOML",
+                   help="settings file ([analyze] table); command-line options override it")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog="kneevision",
+        description="Measure knee rotation and valgus from ordinary video. "
+                    "Everything runs on this machine; no video leaves it.",
+    )
+    parser.add_argument("--version", action="version", version=f"kneevision {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "analyze", help="analyse video clips",
+        description="Analyse each clip: landmarks.csv, angles.csv, summary.json, pose.npz "
+                    "and overlay.mp4 in <clip>_kneevision/.",
+    )
+    p.add_argument("videos", nargs="+", metavar="VIDEO", help="video file(s)")
+    _add_analysis_options(p)
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("demo", help="analyse the bundled sample clip",
+                       description="Analyse the bundled CC0 goblet-squat clip into "
+                                   "./kneevision-out (or --out).")
+    _add_analysis_options(p)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``kneevision`` command."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    if args.debug:
+        os.environ["KNEEVISION_DEBUG"] = "1"
+    try:
+        return args.func(args)
+    except KneeVisionError as exc:
+        if args.debug:
+            raise
+        print(f"kneevision: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("kneevision: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,291 @@
+"""Knee, hip, ankle and pelvis angles from landmark coordinates.
+
+Every function takes points as arrays of shape ``(..., 2)`` (image, pixels; x
+right, y down) or ``(..., 3)`` (world, metres), broadcasts over the leading
+dimensions, returns degrees and maps NaN inputs to NaN outputs without raising.
+None of them depends on the handedness of the coordinate system: where a sign
+must be anatomical (valgus, internal rotation, adduction) it is taken from the
+direction of the *other* hip, i.e. toward the body's midline.
+
+Definitions follow the KneeVision design brief (§2); the references are
+Willson & Davis 2008 and Munro et al. 2012 for the frontal plane projection
+angle, Grood & Suntay 1983 for the knee's joint coordinate system.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+FloatArray = NDArray[np.float64]
+
+
+def _arr(x: ArrayLike) -> FloatArray:
+    return np.asarray(x, dtype=float)
+
+
+def _dot(a: FloatArray, b: FloatArray) -> FloatArray:
+    return np.einsum("...i,...i->...", a, b)
+
+
+def _norm(a: FloatArray) -> FloatArray:
+    return np.sqrt(_dot(a, a))
+
+
+def _unit(a: FloatArray) -> FloatArray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return a / _norm(a)[..., None]
+
+
+def _reject(v: FloatArray, axis_unit: FloatArray) -> FloatArray:
+    """Component of ``v`` perpendicular to the unit vector ``axis_unit``."""
+    return v - _dot(v, axis_unit)[..., None] * axis_unit
+
+
+def _cross_norm(a: FloatArray, b: FloatArray) -> FloatArray:
+    if a.shape[-1] == 2:
+        return np.abs(a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0])
+    return _norm(np.cross(a, b))
+
+
+def angle_between(a: ArrayLike, b: ArrayLike) -> FloatArray:
+    """Unsigned angle between vectors, in degrees, in [0, 180].
+
+    Uses ``atan2(|a×b|, a·b)``, which stays accurate near 0° and 180° where
+    ``arccos`` loses precision.
+    """
+    a, b = _arr(a), _arr(b)
+    return np.degrees(np.arctan2(_cross_norm(a, b), _dot(a, b)))
+
+
+def _check_dims(*points: FloatArray, need3d: bool = False) -> int:
+    dims = {p.shape[-1] for p in points}
+    if len(dims) != 1 or dims.pop() not in (2, 3):
+        raise ValueError("points must all have a last dimension of 2 (image) or 3 (world)")
+    d = points[0].shape[-1]
+    if need3d and d != 3:
+        raise ValueError("this angle needs 3-D (world) landmarks")
+    return d
+
+
+def knee_flexion(hip: ArrayLike, knee: ArrayLike, ankle: ArrayLike) -> FloatArray:
+    """Knee flexion: 180° minus the interior hip–knee–ankle angle.
+
+    Parameters
+    ----------
+    hip, knee, ankle : array_like, shape (..., 2) or (..., 3)
+        Joint centres of one leg.
+
+    Returns
+    -------
+    ndarray, shape (...)
+        Degrees. 0 = straight leg, positive = flexed. With image points this is
+        the angle in the image plane (meaningful from a side view); with world
+        points it is the 3-D angle between thigh and shank, which also contains
+        any knee abduction: ``arccos(cos(flexion)·cos(abduction))``.
+    """
+    hip, knee, ankle = _arr(hip), _arr(knee), _arr(ankle)
+    _check_dims(hip, knee, ankle)
+    return angle_between(knee - hip, ankle - knee)
+
+
+def fppa(
+    hip: ArrayLike,
+    knee: ArrayLike,
+    ankle: ArrayLike,
+    other_hip: ArrayLike,
+    view_axis: ArrayLike | None = None,
+) -> FloatArray:
+    """Frontal plane projection angle (FPPA) of the knee.
+
+    The angle between the thigh line (hip→knee) and the shank line (knee→ankle)
+    as drawn on a frontal image. It is positive for **valgus** — the knee lies on
+    the medial side of the hip–ankle line, medial meaning toward ``other_hip`` —
+    and negative for varus.
+
+    Parameters
+    ----------
+    hip, knee, ankle : array_like, shape (..., 2) or (..., 3)
+        Joint centres of the leg measured.
+    other_hip : array_like, same shape
+        The opposite hip; it fixes which side is medial.
+    view_axis : array_like, shape (3,) or (..., 3), optional
+        For world points only: the viewing direction. Points are projected
+        orthographically onto the plane perpendicular to it before measuring.
+        Defaults to ``(0, 0, 1)``, the camera's optical axis in MediaPipe's world
+        frame. Pass the body's anterior axis for the anatomical frontal plane.
+
+    Returns
+    -------
+    ndarray, shape (...)
+        Degrees; + valgus, − varus. Willson & Davis (2008); Munro et al. (2012).
+    """
+    hip, knee, ankle, other_hip = map(_arr, (hip, knee, ankle, other_hip))
+    if _check_dims(hip, knee, ankle, other_hip) == 3:
+        axis = _unit(_arr((0.0, 0.0, 1.0) if view_axis is None else view_axis))
+        hip, knee, ankle, other_hip = (_reject(p, axis) for p in (hip, knee, ankle, other_hip))
+    magnitude = angle_between(knee - hip, ankle - knee)
+    line = _unit(ankle - hip)
+    offset = _reject(knee - hip, line)
+    medial = _reject(other_hip - hip, line)
+    return np.sign(_dot(offset, medial)) * magnitude
+
+
+def medial_knee_displacement(
+    hip: ArrayLike, knee: ArrayLike, ankle: ArrayLike, other_hip: ArrayLike
+) -> FloatArray:
+    """Knee offset from the hip–ankle line, in % of shank length.
+
+    Positive when the knee is medial to the line (toward ``other_hip``), as in
+    valgus collapse. Same view convention as :func:`fppa` (image points, or world
+    points as given).
+    """
+    hip, knee, ankle, other_hip = map(_arr, (hip, knee, ankle, other_hip))
+    _check_dims(hip, knee, ankle, other_hip)
+    line = _unit(ankle - hip)
+    offset = _reject(knee - hip, line)
+    medial = _unit(_reject(other_hip - hip, line))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return 100.0 * _dot(offset, medial) / _norm(ankle - knee)
+
+
+def knee_ankle_separation_ratio(
+    left_knee: ArrayLike, right_knee: ArrayLike, left_ankle: ArrayLike, right_ankle: ArrayLike
+) -> FloatArray:
+    """Knee-to-ankle separation ratio (KASR): knee distance / ankle distance.
+
+    Below 1 the knees are closer together than the ankles (valgus pattern);
+    read at the bottom of a bilateral squat from a frontal view.
+    """
+    lk, rk, la, ra = map(_arr, (left_knee, right_knee, left_ankle, right_ankle))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return _norm(lk - rk) / _norm(la - ra)
+
+
+def knee_abduction(
+    hip: ArrayLike, knee: ArrayLike, ankle: ArrayLike, other_hip: ArrayLike
+) -> FloatArray:
+    """3-D knee abduction (valgus) estimate in the joint coordinate system.
+
+    With femoral long axis ``z = hip − knee``, femoral medial axis ``m`` (toward
+    ``other_hip``, made perpendicular to ``z``) and tibial long axis
+    ``t = knee − ankle``, abduction is ``asin(t̂·m̂)``: the tilt of the shank out
+    of the femur's sagittal plane, the Grood & Suntay (1983) ab/adduction angle.
+
+    Returns
+    -------
+    ndarray
+        Degrees; + abduction (valgus, ankle lateral to the knee), − adduction.
+        World landmarks from a single camera make this an *estimate*.
+    """
+    hip, knee, ankle, other_hip = map(_arr, (hip, knee, ankle, other_hip))
+    _check_dims(hip, knee, ankle, other_hip, need3d=True)
+    z = _unit(hip - knee)
+    m = _unit(_reject(other_hip - hip, z))
+    t = _unit(knee - ankle)
+    return np.degrees(np.arcsin(np.clip(_dot(t, m), -1.0, 1.0)))
+
+
+def tibial_rotation(
+    hip: ArrayLike,
+    knee: ArrayLike,
+    ankle: ArrayLike,
+    heel: ArrayLike,
+    toe: ArrayLike,
+    other_hip: ArrayLike,
+) -> FloatArray:
+    """Axial rotation of the shank against the thigh, seen along the shank.
+
+    With shank axis ``s = ankle − knee``, femoral reference ``f = knee − hip``
+    made perpendicular to ``s``, foot axis ``u = toe − heel`` made perpendicular
+    to ``s``, and medial direction ``m = other_hip − hip`` made perpendicular to
+    ``s`` and ``f``, the angle is ``atan2(u·m, u·f)``.
+
+    Parameters
+    ----------
+    hip, knee, ankle, heel, toe, other_hip : array_like, shape (..., 3)
+        World landmarks of one leg and the opposite hip.
+
+    Returns
+    -------
+    ndarray
+        Degrees in (−180, 180]; + internal rotation (toes toward the midline),
+        − external, for either leg and any coordinate handedness; 0 when the foot
+        axis, seen along the shank, is parallel to the thigh's direction.
+
+    Notes
+    -----
+    The foot axis carries ankle and foot motion as well as tibial rotation; the
+    marker mode measures the shank itself. The reference ``f`` equals the Grood &
+    Suntay floating axis when knee abduction is zero; with abduction the two
+    differ by a second-order amount.
+    """
+    pts = tuple(map(_arr, (hip, knee, ankle, heel, toe, other_hip)))
+    _check_dims(*pts, need3d=True)
+    hip, knee, ankle, heel, toe, other_hip = pts
+    s = _unit(ankle - knee)
+    f = _unit(_reject(knee - hip, s))
+    u = _reject(toe - heel, s)
+    m = _unit(_reject(_reject(other_hip - hip, s), f))
+    return np.degrees(np.arctan2(_dot(u, m), _dot(u, f)))
+
+
+def hip_adduction(hip: ArrayLike, knee: ArrayLike, other_hip: ArrayLike) -> FloatArray:
+    """Hip adduction: thigh angle toward the midline against the pelvis.
+
+    Measured in the plane containing the pelvis line: 0 when the thigh is
+    perpendicular to the hip–hip line, + when the knee moves toward the midline.
+
+    Parameters
+    ----------
+    hip, knee, other_hip : array_like, shape (..., 2) or (..., 3)
+
+    Returns
+    -------
+    ndarray
+        Degrees; + adduction, − abduction.
+    """
+    hip, knee, other_hip = map(_arr, (hip, knee, other_hip))
+    _check_dims(hip, knee, other_hip)
+    medial = _unit(other_hip - hip)
+    thigh = _unit(knee - hip)
+    return np.degrees(np.arcsin(np.clip(_dot(thigh, medial), -1.0, 1.0)))
+
+
+def ankle_dorsiflexion(knee: ArrayLike, ankle: ArrayLike, up: ArrayLike = (0.0, -1.0)) -> FloatArray:
+    """Shank inclination from vertical (weight-bearing lunge / knee-to-wall test).
+
+    Parameters
+    ----------
+    knee, ankle : array_like, shape (..., 2) or (..., 3)
+        Side view image points (default ``up`` is image-up, ``(0, -1)``) or world points
+        with an explicit ``up`` vector.
+    up : array_like
+        The vertical direction in the same coordinates.
+
+    Returns
+    -------
+    ndarray
+        Degrees, ≥ 0: angle between the ankle→knee line and vertical.
+    """
+    knee, ankle, up = _arr(knee), _arr(ankle), _arr(up)
+    return angle_between(knee - ankle, np.broadcast_to(up, knee.shape))
+
+
+def pelvic_drop(
+    stance_hip: ArrayLike, swing_hip: ArrayLike, up: ArrayLike = (0.0, -1.0)
+) -> FloatArray:
+    """Pelvic obliquity in the frontal plane during single-leg stance.
+
+    Returns
+    -------
+    ndarray
+        Degrees; + when the swing-side hip is lower than the stance-side hip
+        (contralateral pelvic drop, a Trendelenburg sign), 0 when level.
+    """
+    stance_hip, swing_hip, up = _arr(stance_hip), _arr(swing_hip), _arr(up)
+    line = swing_hip - stance_hip
+    up = _unit(np.broadcast_to(up, line.shape))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        drop = -_dot(line, up) / _norm(line)
+    return np.degrees(np.arcsin(np.clip(drop, -1.0, 1.0)))

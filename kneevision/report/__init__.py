@@ -1,0 +1,1 @@
+"""Outputs people look at: the overlay video drawing (reports come next)."""

@@ -1,0 +1,44 @@
+"""Shared fixtures: paths to the sample clips and a once-per-session analysis."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_SAMPLES = REPO.parent / "shared" / "samples"
+BUNDLED = REPO / "samples" / "front_goblet_squat_home_A.mp4"
+
+
+def expected_clips() -> dict[str, dict[str, str]]:
+    """Rows of ../shared/samples/expected.tsv keyed by file name."""
+    with open(SHARED_SAMPLES / "expected.tsv", newline="") as fh:
+        return {row["file"]: row for row in csv.DictReader(fh, delimiter="\t")}
+
+
+def manifest() -> dict[str, dict[str, str]]:
+    """Rows of ../shared/samples/MANIFEST.tsv keyed by file name."""
+    with open(SHARED_SAMPLES / "MANIFEST.tsv", newline="") as fh:
+        return {row["file"]: row for row in csv.DictReader(fh, delimiter="\t")}
+
+
+@pytest.fixture(scope="session")
+def shared_samples() -> Path:
+    assert SHARED_SAMPLES.is_dir(), f"test inputs missing: {SHARED_SAMPLES} (clone beside ../shared)"
+    return SHARED_SAMPLES
+
+
+@pytest.fixture(scope="session")
+def all_clips_analyzed(tmp_path_factory, shared_samples) -> Path:
+    """`kneevision analyze` run once over every shared clip, as a user would."""
+    from kneevision.cli import main
+
+    out = tmp_path_factory.mktemp("all_clips")
+    clips = sorted(str(p) for p in shared_samples.glob("*.mp4"))
+    assert main(["analyze", *clips, "--out", str(out), "-q"]) == 0
+    return out
