@@ -70,8 +70,19 @@ def _loop_clip(clip: Path, loops: int, dest: Path) -> Path:
 
     out = dest / f"{clip.stem}_x{loops}.mp4"
     subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-stream_loop",
-         str(loops - 1), "-i", str(clip), "-c", "copy", str(out)],
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-loglevel",
+            "error",
+            "-y",
+            "-stream_loop",
+            str(loops - 1),
+            "-i",
+            str(clip),
+            "-c",
+            "copy",
+            str(out),
+        ],
         check=True,
     )
     return out

@@ -41,7 +41,7 @@ def _load_config(path: str | None) -> dict:
     return data.get("analyze", data)
 
 
-def _settings(args: argparse.Namespace):  # noqa: ANN202 - Settings, imported lazily
+def _settings(args: argparse.Namespace):
     from dataclasses import fields
 
     from kneevision.pipeline import Settings
@@ -63,21 +63,27 @@ def _settings(args: argparse.Namespace):  # noqa: ANN202 - Settings, imported la
     return Settings(**values)
 
 
-def _progress_factory(quiet: bool):  # noqa: ANN202 - returns a closure
+def _progress_factory(quiet: bool):
     from tqdm import tqdm
 
     bars = []
 
-    def make(total: int, label: str):  # noqa: ANN202
-        bar = tqdm(total=total or None, desc=label, unit="frame", leave=False,
-                   disable=True if quiet else None, dynamic_ncols=True)
+    def make(total: int, label: str):
+        bar = tqdm(
+            total=total or None,
+            desc=label,
+            unit="frame",
+            leave=False,
+            disable=True if quiet else None,
+            dynamic_ncols=True,
+        )
         bars.append(bar)
         return bar.update
 
     return make, bars
 
 
-def _print_result(analysis, out=sys.stdout) -> None:  # noqa: ANN001
+def _print_result(analysis, out=sys.stdout) -> None:
     s = analysis.summary
     a = s["angles"]
 
@@ -85,10 +91,16 @@ def _print_result(analysis, out=sys.stdout) -> None:  # noqa: ANN001
         v = a.get(name)
         return "--" if not v else f"{v['min']:.0f}…{v['max']:.0f}°"
 
-    print(f"✓ {Path(s['input']['path']).name}: {s['frames_with_pose']}/{s['input']['frames_decoded']}"
-          f" frames with a pose, view {s['view']}, {s['timing']['fps']:.1f} frames/s", file=out)
-    print(f"  knee flexion  left {rng('left_knee_flexion_deg')}  right {rng('right_knee_flexion_deg')}",
-          file=out)
+    print(
+        f"✓ {Path(s['input']['path']).name}: {s['frames_with_pose']}/{s['input']['frames_decoded']}"
+        f" frames with a pose, view {s['view']}, {s['timing']['fps']:.1f} frames/s",
+        file=out,
+    )
+    print(
+        f"  knee flexion  left {rng('left_knee_flexion_deg')}"
+        f"  right {rng('right_knee_flexion_deg')}",
+        file=out,
+    )
     print(f"  FPPA          left {rng('left_fppa_deg')}  right {rng('right_fppa_deg')}", file=out)
     for flag in s["quality"]:
         print(f"  ! {flag['message']}", file=out)
@@ -134,24 +146,50 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _add_analysis_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", metavar="DIR",
-                   help="folder receiving one <clip>_kneevision/ folder per clip "
-                        "(default: next to each clip)")
-    p.add_argument("--model", metavar="NAME|PATH",
-                   help="pose model: lite (fastest), full (default), heavy (downloaded once "
-                        "if online) or a path to a .task file")
-    p.add_argument("--mirrored", action="store_true",
-                   help="the video is mirrored (front/selfie camera): swap left and right back")
-    p.add_argument("--max-people", type=int, metavar="N", dest="max_people",
-                   help="people to look for; with more than one in view the first person "
-                        "followed stays followed (default 2; 1 is slightly faster)")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="folder receiving one <clip>_kneevision/ folder per clip (default: next to each clip)",
+    )
+    p.add_argument(
+        "--model",
+        metavar="NAME|PATH",
+        help="pose model: lite (fastest), full (default), heavy (downloaded once "
+        "if online) or a path to a .task file",
+    )
+    p.add_argument(
+        "--mirrored",
+        action="store_true",
+        help="the video is mirrored (front/selfie camera): swap left and right back",
+    )
+    p.add_argument(
+        "--max-people",
+        type=int,
+        metavar="N",
+        dest="max_people",
+        help="people to look for; with more than one in view the first person "
+        "followed stays followed (default 2; 1 is slightly faster)",
+    )
     p.add_argument("--no-overlay", action="store_true", help="do not write overlay.mp4")
-    p.add_argument("--cutoff-hz", type=float, dest="cutoff_hz", metavar="HZ",
-                   help="low-pass cutoff for landmark smoothing (default 6 Hz)")
-    p.add_argument("--vis-threshold", type=float, dest="vis_threshold", metavar="V",
-                   help="landmarks with visibility below V count as missing (default 0.5)")
-    p.add_argument("--config", metavar="TOML",
-                   help="settings file ([analyze] table); command-line options override it")
+    p.add_argument(
+        "--cutoff-hz",
+        type=float,
+        dest="cutoff_hz",
+        metavar="HZ",
+        help="low-pass cutoff for landmark smoothing (default 6 Hz)",
+    )
+    p.add_argument(
+        "--vis-threshold",
+        type=float,
+        dest="vis_threshold",
+        metavar="V",
+        help="landmarks with visibility below V count as missing (default 0.5)",
+    )
+    p.add_argument(
+        "--config",
+        metavar="TOML",
+        help="settings file ([analyze] table); command-line options override it",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
 
 
@@ -160,24 +198,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kneevision",
         description="Measure knee rotation and valgus from ordinary video. "
-                    "Everything runs on this machine; no video leaves it.",
+        "Everything runs on this machine; no video leaves it.",
     )
     parser.add_argument("--version", action="version", version=f"kneevision {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser(
-        "analyze", help="analyse video clips",
+        "analyze",
+        help="analyse video clips",
         description="Analyse each clip: landmarks.csv, angles.csv, summary.json, pose.npz "
-                    "and overlay.mp4 in <clip>_kneevision/.",
+        "and overlay.mp4 in <clip>_kneevision/.",
     )
     p.add_argument("videos", nargs="+", metavar="VIDEO", help="video file(s)")
     _add_analysis_options(p)
     p.set_defaults(func=cmd_analyze)
 
-    p = sub.add_parser("demo", help="analyse the bundled sample clip",
-                       description="Analyse the bundled CC0 goblet-squat clip into "
-                                   "./kneevision-out (or --out).")
+    p = sub.add_parser(
+        "demo",
+        help="analyse the bundled sample clip",
+        description="Analyse the bundled CC0 goblet-squat clip into ./kneevision-out (or --out).",
+    )
     _add_analysis_options(p)
     p.set_defaults(func=cmd_demo)
     return parser

@@ -65,8 +65,20 @@ def write_landmarks_csv(path: Path, seq: PoseSequence) -> None:
     """Tidy landmarks: one row per frame and landmark."""
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["frame", "time_s", "landmark", "x_px", "y_px", "visibility", "presence",
-                    "X_m", "Y_m", "Z_m"])
+        w.writerow(
+            [
+                "frame",
+                "time_s",
+                "landmark",
+                "x_px",
+                "y_px",
+                "visibility",
+                "presence",
+                "X_m",
+                "Y_m",
+                "Z_m",
+            ]
+        )
         for i in range(len(seq)):
             if not np.isfinite(seq.image[i, :, 0]).any():
                 continue  # no pose in this frame: absent rows, not empty ones
@@ -74,8 +86,20 @@ def write_landmarks_csv(path: Path, seq: PoseSequence) -> None:
             for j, name in enumerate(LANDMARK_NAMES):
                 x, y = seq.image[i, j]
                 X, Y, Z = seq.world[i, j]
-                w.writerow([i, t, name, _fmt(x, 2), _fmt(y, 2), _fmt(seq.visibility[i, j]),
-                            _fmt(seq.presence[i, j]), _fmt(X, 4), _fmt(Y, 4), _fmt(Z, 4)])
+                w.writerow(
+                    [
+                        i,
+                        t,
+                        name,
+                        _fmt(x, 2),
+                        _fmt(y, 2),
+                        _fmt(seq.visibility[i, j]),
+                        _fmt(seq.presence[i, j]),
+                        _fmt(X, 4),
+                        _fmt(Y, 4),
+                        _fmt(Z, 4),
+                    ]
+                )
 
 
 def write_table_csv(path: Path, columns: Mapping[str, np.ndarray | list]) -> None:

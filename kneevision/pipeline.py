@@ -153,8 +153,12 @@ def run_pose(
             writer.close()
     elapsed = time.perf_counter() - t0
     seq = PoseSequence.empty(
-        len(frames), round(info.width * info.pixel_aspect), info.height, info.fps,
-        model_name=model.name, model_sha256=model.sha256,
+        len(frames),
+        round(info.width * info.pixel_aspect),
+        info.height,
+        info.fps,
+        model_name=model.name,
+        model_sha256=model.sha256,
     )
     seq.time_s = np.asarray(times, dtype=float)
     for i, pf in enumerate(frames):
@@ -182,36 +186,52 @@ def quality_flags(seq: PoseSequence, facts: dict, view: str) -> list[dict]:
     n = max(len(seq), 1)
     share = seq.frames_with_pose / n
     if share < 0.8:
-        flags.append({
-            "code": "few_pose_frames",
-            "message": f"a person was found in only {100 * share:.0f}% of the frames",
-        })
+        flags.append(
+            {
+                "code": "few_pose_frames",
+                "message": f"a person was found in only {100 * share:.0f}% of the frames",
+            }
+        )
     many = int((seq.people > 1).sum())
     if many or facts.get("multi_person_tracking"):
-        flags.append({
-            "code": "multiple_people",
-            "message": f"more than one person in view ({many} frames); the person nearest "
-            "the one first followed was analysed",
-        })
+        flags.append(
+            {
+                "code": "multiple_people",
+                "message": f"more than one person in view ({many} frames); the person nearest "
+                "the one first followed was analysed",
+            }
+        )
     if facts.get("person_jumps"):
-        flags.append({
-            "code": "tracking_jump",
-            "message": f"the tracked body jumped {facts['person_jumps']} time(s) between frames; "
-            "the tracker may have switched people",
-        })
+        flags.append(
+            {
+                "code": "tracking_jump",
+                "message": f"the tracked body jumped {facts['person_jumps']} time(s) between "
+                "frames; the tracker may have switched people",
+            }
+        )
     legs = [23, 24, 25, 26, 27, 28]
     vis = np.nanmean(seq.visibility[:, legs]) if seq.frames_with_pose else 0.0
     if vis < 0.6:
-        flags.append({
-            "code": "low_visibility",
-            "message": f"hips, knees and ankles are poorly visible (mean visibility {vis:.2f})",
-        })
+        flags.append(
+            {
+                "code": "low_visibility",
+                "message": f"hips, knees and ankles are poorly visible (mean visibility {vis:.2f})",
+            }
+        )
     if 0 < seq.fps < 24:
-        flags.append({"code": "low_frame_rate",
-                      "message": f"frame rate {seq.fps:.0f} fps is low (30 fps or more advised)"})
+        flags.append(
+            {
+                "code": "low_frame_rate",
+                "message": f"frame rate {seq.fps:.0f} fps is low (30 fps or more advised)",
+            }
+        )
     if view == "oblique":
-        flags.append({"code": "oblique_view",
-                      "message": "the camera is neither square to the front nor to the side"})
+        flags.append(
+            {
+                "code": "oblique_view",
+                "message": "the camera is neither square to the front nor to the side",
+            }
+        )
     return flags
 
 
@@ -249,21 +269,36 @@ def analyze(
     settings = settings or Settings()
     video = Path(video)
     info = probe_video(video)
-    final = output_dir_for(video, out_root)
+    final = output_dir_for(video, out_root).absolute()
     progress = progress_factory(info.frames, video.name) if progress_factory else None
     with atomic_dir(final) as tmp:
         seq, facts = run_pose(
-            video, model, settings,
+            video,
+            model,
+            settings,
             overlay_path=tmp / "overlay.mp4" if settings.overlay else None,
-            info=info, progress=progress,
+            info=info,
+            progress=progress,
         )
         if seq.frames_with_pose == 0:
             raise NoPoseError("no person found in any frame", video)
         t = seq.time_s
-        image = clean_landmarks(t, seq.image, seq.visibility, vis_threshold=settings.vis_threshold,
-                                max_gap_s=settings.max_gap_s, cutoff_hz=settings.cutoff_hz)
-        world = clean_landmarks(t, seq.world, seq.visibility, vis_threshold=settings.vis_threshold,
-                                max_gap_s=settings.max_gap_s, cutoff_hz=settings.cutoff_hz)
+        image = clean_landmarks(
+            t,
+            seq.image,
+            seq.visibility,
+            vis_threshold=settings.vis_threshold,
+            max_gap_s=settings.max_gap_s,
+            cutoff_hz=settings.cutoff_hz,
+        )
+        world = clean_landmarks(
+            t,
+            seq.world,
+            seq.visibility,
+            vis_threshold=settings.vis_threshold,
+            max_gap_s=settings.max_gap_s,
+            cutoff_hz=settings.cutoff_hz,
+        )
         view = estimate_view(image)
         angles = frame_angles(image, world, view)
         seq.save(tmp / "pose.npz")
@@ -284,7 +319,8 @@ def analyze(
             "view": view,
             "angles": {
                 name: {"min": np.nanmin(v), "max": np.nanmax(v), "median": np.nanmedian(v)}
-                if np.isfinite(v).any() else None
+                if np.isfinite(v).any()
+                else None
                 for name, v in angles.items()
             },
             "quality": quality_flags(seq, facts, view),

@@ -96,8 +96,10 @@ def skeleton(
     out = np.full((n, N_LANDMARKS, 3), np.nan)
 
     for side in SIDES:
-        ang = {k: np.broadcast_to(np.asarray(angles.get(side, {}).get(k, 0.0), float), (n,))
-               for k in LEG_ANGLES}
+        ang = {
+            k: np.broadcast_to(np.asarray(angles.get(side, {}).get(k, 0.0), float), (n,))
+            for k in LEG_ANGLES
+        }
         lateral = bx if side == "left" else -bx
         hip = pos + body.hip_half_width * lateral
         # Femur frame: d = distal along the thigh, a = anterior, m = medial.
@@ -115,8 +117,14 @@ def skeleton(
         heel = ankle - body.heel_back * a - body.ankle_height * t
         toe = ankle + body.toe_forward * a - body.ankle_height * t
         shoulder = pos + body.trunk * by + body.shoulder_half_width * lateral
-        for name, p in (("hip", hip), ("knee", knee), ("ankle", ankle), ("heel", heel),
-                        ("toe", toe), ("shoulder", shoulder)):
+        for name, p in (
+            ("hip", hip),
+            ("knee", knee),
+            ("ankle", ankle),
+            ("heel", heel),
+            ("toe", toe),
+            ("shoulder", shoulder),
+        ):
             out[:, JOINTS[name][side]] = p
     return out
 
@@ -267,8 +275,9 @@ class Scene:
             image[drop] = np.nan
             world[drop] = np.nan
             vis[drop] = np.nan
-        seq = PoseSequence.empty(len(t), camera.width, camera.height, _fps(t),
-                                 model_name="synthetic")
+        seq = PoseSequence.empty(
+            len(t), camera.width, camera.height, _fps(t), model_name="synthetic"
+        )
         seq.time_s, seq.image, seq.world = t, image, world
         seq.visibility, seq.presence = vis, vis.copy()
         seq.people = np.where(np.isfinite(image[:, 23, 0]), 1, 0).astype(np.int16)
@@ -284,8 +293,9 @@ def true_fppa(world: FloatArray, anterior: FloatArray) -> dict[str, FloatArray]:
     out = {}
     for side in SIDES:
         j = leg(world, side)
-        out[f"{side}_fppa_deg"] = fppa(j["hip"], j["knee"], j["ankle"], j["other_hip"],
-                                       view_axis=anterior)
+        out[f"{side}_fppa_deg"] = fppa(
+            j["hip"], j["knee"], j["ankle"], j["other_hip"], view_axis=anterior
+        )
     return out
 
 
@@ -373,8 +383,10 @@ def squat_scene(
         }
     if single_leg is not None:
         swing = "right" if single_leg == "left" else "left"
-        angles[swing] = {"knee_flexion": np.full_like(t, 70.0),
-                         "hip_flexion": np.full_like(t, 35.0)}
+        angles[swing] = {
+            "knee_flexion": np.full_like(t, 70.0),
+            "hip_flexion": np.full_like(t, 35.0),
+        }
     rot = np.broadcast_to(rotation(yaw_deg), (len(t), 3, 3))
     pos = _standing_pelvis(skeleton, angles, body, len(t), rot)
     if single_leg is not None:
@@ -438,8 +450,9 @@ def seated_twist_scene(
     world = skeleton(angles, pos, None, body)
     truth = {f"{s}_tibial_rotation_deg": rot_curve[s] for s in SIDES}
     truth |= {f"{s}_knee_flexion_deg": np.full_like(t, knee_flexion_deg) for s in SIDES}
-    return Scene(time_s=t, world=world, truth=truth,
-                 anterior=np.broadcast_to([0.0, 0.0, 1.0], (len(t), 3)))
+    return Scene(
+        time_s=t, world=world, truth=truth, anterior=np.broadcast_to([0.0, 0.0, 1.0], (len(t), 3))
+    )
 
 
 def lunge_scene(
@@ -462,16 +475,24 @@ def lunge_scene(
     active = (t >= 1.0) & (t < 1.0 + n_reps * period) & (u < rep_s)
     phase = np.where(active, (1 - np.cos(2 * np.pi * u / rep_s)) / 2, 0.0)
     angles = {
-        front: {"hip_flexion": 30 + 60 * phase, "knee_flexion": 10 + (depth_deg - 10) * phase,
-                "knee_abduction": valgus_deg * phase},
+        front: {
+            "hip_flexion": 30 + 60 * phase,
+            "knee_flexion": 10 + (depth_deg - 10) * phase,
+            "knee_abduction": valgus_deg * phase,
+        },
         back: {"hip_flexion": -15 - 5 * phase, "knee_flexion": 10 + 80 * phase},
     }
     rot = np.broadcast_to(np.eye(3), (len(t), 3, 3))
     pos = _standing_pelvis(skeleton, angles, body, len(t), rot)
     world = skeleton(angles, pos, rot, body)
-    truth = {f"{s}_{k}_deg": np.broadcast_to(np.asarray(v, float), t.shape)
-             for s in SIDES for k, v in angles[s].items()}
+    truth = {
+        f"{s}_{k}_deg": np.broadcast_to(np.asarray(v, float), t.shape)
+        for s in SIDES
+        for k, v in angles[s].items()
+    }
     truth.update(true_fppa(world, rot[..., 2]))
-    reps = [(1.0 + k * period, 1.0 + k * period + rep_s / 2, 1.0 + k * period + rep_s)
-            for k in range(n_reps)]
+    reps = [
+        (1.0 + k * period, 1.0 + k * period + rep_s / 2, 1.0 + k * period + rep_s)
+        for k in range(n_reps)
+    ]
     return Scene(time_s=t, world=world, truth=truth, anterior=rot[..., 2], reps=reps)

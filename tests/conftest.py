@@ -29,7 +29,9 @@ def manifest() -> dict[str, dict[str, str]]:
 
 @pytest.fixture(scope="session")
 def shared_samples() -> Path:
-    assert SHARED_SAMPLES.is_dir(), f"test inputs missing: {SHARED_SAMPLES} (clone beside ../shared)"
+    assert SHARED_SAMPLES.is_dir(), (
+        f"test inputs missing: {SHARED_SAMPLES} (clone beside ../shared)"
+    )
     return SHARED_SAMPLES
 
 

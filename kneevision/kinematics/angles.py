@@ -252,7 +252,9 @@ def hip_adduction(hip: ArrayLike, knee: ArrayLike, other_hip: ArrayLike) -> Floa
     return np.degrees(np.arcsin(np.clip(_dot(thigh, medial), -1.0, 1.0)))
 
 
-def ankle_dorsiflexion(knee: ArrayLike, ankle: ArrayLike, up: ArrayLike = (0.0, -1.0)) -> FloatArray:
+def ankle_dorsiflexion(
+    knee: ArrayLike, ankle: ArrayLike, up: ArrayLike = (0.0, -1.0)
+) -> FloatArray:
     """Shank inclination from vertical (weight-bearing lunge / knee-to-wall test).
 
     Parameters

@@ -44,8 +44,10 @@ class Asymmetry:
 
     def to_dict(self) -> dict:
         """Plain-dict form for JSON (NaN becomes None)."""
-        return {k: (None if isinstance(v, float) and math.isnan(v) else v)
-                for k, v in asdict(self).items()}
+        return {
+            k: (None if isinstance(v, float) and math.isnan(v) else v)
+            for k, v in asdict(self).items()
+        }
 
 
 def limb_symmetry_index(left: float, right: float) -> float:

@@ -104,9 +104,7 @@ def segment_reps(
     # bridges them (flat at the clip's edges), and no rep may start or end there.
     missing = np.interp(grid, t, (~ok).astype(float)) > 0.5
     xz = xs
-    peaks, _ = sps.find_peaks(
-        xz, prominence=threshold, distance=max(1, round(min_interval_s / dt))
-    )
+    peaks, _ = sps.find_peaks(xz, prominence=threshold, distance=max(1, round(min_interval_s / dt)))
     reps: list[Rep] = []
     bounds = np.concatenate(([0], peaks, [len(xz) - 1]))
     for k, p in enumerate(peaks):

@@ -9,15 +9,13 @@ context manager here.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from kneevision._native import quiet_native_stderr
 from kneevision.errors import ModelError
 from kneevision.pose.model import ModelFile, resolve_model
 from kneevision.pose.sequence import N_LANDMARKS
@@ -26,25 +24,7 @@ from kneevision.pose.sequence import N_LANDMARKS
 _TORSO = np.array([11, 12, 23, 24])
 
 
-@contextlib.contextmanager
-def quiet_native_stderr() -> Iterator[None]:
-    """Silence the C++ runtime's start-up chatter written straight to fd 2."""
-    if os.environ.get("KNEEVISION_DEBUG"):
-        yield
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
-def _import_mediapipe():  # noqa: ANN202 - module objects
+def _import_mediapipe():
     # `import mediapipe` imports matplotlib.pyplot: never pick a GUI backend headless.
     if not os.environ.get("DISPLAY") and not os.environ.get("MPLBACKEND"):
         os.environ["MPLBACKEND"] = "Agg"
@@ -198,9 +178,7 @@ class PoseEstimator:
         if self._probe is not None and not self._multi and time_s >= self._next_probe_s:
             self._next_probe_s = time_s + self.probe_every_s
             found = self._run(self._probe, mp_image, ms).pose_landmarks
-            self._seen_people = count_people(
-                [np.array([(p.x, p.y) for p in lms]) for lms in found]
-            )
+            self._seen_people = count_people([np.array([(p.x, p.y) for p in lms]) for lms in found])
             if self._seen_people > 1:
                 # Someone else is in view: track several poses from here on.
                 self._tracker.close()

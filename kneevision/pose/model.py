@@ -162,7 +162,9 @@ def download_model(name: str, dest_dir: Path | None = None, timeout: float = 60.
     return dest
 
 
-def resolve_model(spec: str | os.PathLike | None = None, *, allow_download: bool = True) -> ModelFile:
+def resolve_model(
+    spec: str | os.PathLike | None = None, *, allow_download: bool = True
+) -> ModelFile:
     """Find and verify the pose model named by ``spec``.
 
     Parameters
@@ -199,8 +201,5 @@ def resolve_model(spec: str | os.PathLike | None = None, *, allow_download: bool
         if path.exists():
             return _verify(spec, path)
     if not allow_download:
-        raise ModelError(
-            f"model '{spec}' not found in "
-            + ", ".join(str(c) for c in candidates)
-        )
+        raise ModelError(f"model '{spec}' not found in " + ", ".join(str(c) for c in candidates))
     return _verify(spec, download_model(spec))

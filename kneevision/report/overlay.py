@@ -12,7 +12,7 @@ _BONES = (("hip", "knee"), ("knee", "ankle"), ("ankle", "heel"), ("heel", "toe")
 
 
 def _pt(p: np.ndarray) -> tuple[int, int] | None:
-    return (int(round(p[0])), int(round(p[1]))) if np.isfinite(p).all() else None
+    return (round(float(p[0])), round(float(p[1]))) if np.isfinite(p).all() else None
 
 
 def draw_overlay(
@@ -66,8 +66,15 @@ def draw_overlay(
             outward = 1 if other_knee is None or knee[0] >= other_knee[0] else -1
             _text_block(image, lines, knee, outward, color, scale)
     if header:
-        _text_block(image, [header], (int(10 * scale), int(10 * scale)), 1, (40, 40, 40), scale,
-                    anchor_left=True)
+        _text_block(
+            image,
+            [header],
+            (int(10 * scale), int(10 * scale)),
+            1,
+            (40, 40, 40),
+            scale,
+            anchor_left=True,
+        )
     return image
 
 
@@ -95,5 +102,13 @@ def _text_block(
     roi = image[y : y + bh, x : x + bw]
     roi[:] = (0.35 * roi + 0.65 * np.array(color)).astype(np.uint8)
     for i, t in enumerate(lines):
-        cv2.putText(image, t, (x + int(6 * scale), y + lh * (i + 1)), font, fs, (255, 255, 255),
-                    th, cv2.LINE_AA)
+        cv2.putText(
+            image,
+            t,
+            (x + int(6 * scale), y + lh * (i + 1)),
+            font,
+            fs,
+            (255, 255, 255),
+            th,
+            cv2.LINE_AA,
+        )

@@ -19,6 +19,7 @@ from typing import TypeVar
 import cv2
 import numpy as np
 
+from kneevision._native import quiet_native_stderr
 from kneevision.errors import VideoError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -92,7 +93,8 @@ def _check_file(path: Path) -> None:
 
 def _open_capture(path: Path) -> cv2.VideoCapture:
     _check_file(path)
-    cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
+    with quiet_native_stderr():
+        cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     if not cap.isOpened():
         raise VideoError("not a readable video (unknown format or corrupt file)", path)
     cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
@@ -119,7 +121,8 @@ def probe_video(path: str | Path) -> VideoInfo:
     path = Path(path)
     cap = _open_capture(path)
     try:
-        ok, image = cap.read()
+        with quiet_native_stderr():
+            ok, image = cap.read()
         if not ok or image is None:
             raise VideoError("no frame could be decoded (truncated or corrupt video)", path)
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
@@ -223,7 +226,9 @@ def read_image_folder(folder: str | Path, fps: float = 30.0) -> Iterator[Frame]:
         yield Frame(index=i, time_s=i / fps, image=image)
 
 
-def read_camera(index: int = 0, width: int | None = None, height: int | None = None) -> Iterator[Frame]:
+def read_camera(
+    index: int = 0, width: int | None = None, height: int | None = None
+) -> Iterator[Frame]:
     """Yield frames from a webcam with wall-clock timestamps.
 
     Raises

@@ -87,7 +87,9 @@ class VideoWriter:
         if self._error is not None:
             raise OutputError(f"video encoding failed: {self._error}", self.path)
         if any(self._pad):
-            image = cv2.copyMakeBorder(image, 0, self._pad[1], 0, self._pad[0], cv2.BORDER_REPLICATE)
+            image = cv2.copyMakeBorder(
+                image, 0, self._pad[1], 0, self._pad[0], cv2.BORDER_REPLICATE
+            )
         self._queue.put(np.ascontiguousarray(image))
         self.frames_written += 1
 

@@ -26,11 +26,29 @@ from kneevision.pose.sequence import MIRROR_PERMUTATION
 angle = st.floats(-180, 180, allow_nan=False)
 
 
-def _pose(flex=0.0, abd=0.0, rot=0.0, hip_flex=0.0, hip_add=0.0, hip_rot=0.0,
-          yaw=0.0, pitch=0.0, roll=0.0, pos=(0.0, 0.9, 0.0)):
-    ang = {s: {"knee_flexion": flex, "knee_abduction": abd, "tibial_rotation": rot,
-               "hip_flexion": hip_flex, "hip_adduction": hip_add, "hip_rotation": hip_rot}
-           for s in SIDES}
+def _pose(
+    flex=0.0,
+    abd=0.0,
+    rot=0.0,
+    hip_flex=0.0,
+    hip_add=0.0,
+    hip_rot=0.0,
+    yaw=0.0,
+    pitch=0.0,
+    roll=0.0,
+    pos=(0.0, 0.9, 0.0),
+):
+    ang = {
+        s: {
+            "knee_flexion": flex,
+            "knee_abduction": abd,
+            "tibial_rotation": rot,
+            "hip_flexion": hip_flex,
+            "hip_adduction": hip_add,
+            "hip_rotation": hip_rot,
+        }
+        for s in SIDES
+    }
     return S.skeleton(ang, pos, S.rotation(yaw, pitch, roll))[0]
 
 
@@ -39,19 +57,28 @@ def _all(points, side):
     return {
         "flex": knee_flexion(j["hip"], j["knee"], j["ankle"]),
         "abd": knee_abduction(j["hip"], j["knee"], j["ankle"], j["other_hip"]),
-        "rot": tibial_rotation(j["hip"], j["knee"], j["ankle"], j["heel"], j["toe"], j["other_hip"]),
+        "rot": tibial_rotation(
+            j["hip"], j["knee"], j["ankle"], j["heel"], j["toe"], j["other_hip"]
+        ),
     }
 
 
 @settings(max_examples=150, deadline=None)
 @given(
-    flex=st.floats(0, 150), abd=st.floats(-15, 15), rot=st.floats(-40, 40),
-    hip_flex=st.floats(-20, 110), hip_add=st.floats(-20, 20), hip_rot=st.floats(-30, 30),
-    yaw=angle, pitch=angle, roll=angle,
+    flex=st.floats(0, 150),
+    abd=st.floats(-15, 15),
+    rot=st.floats(-40, 40),
+    hip_flex=st.floats(-20, 110),
+    hip_add=st.floats(-20, 20),
+    hip_rot=st.floats(-30, 30),
+    yaw=angle,
+    pitch=angle,
+    roll=angle,
     pos=st.tuples(*[st.floats(-10, 10)] * 3),
 )
-def test_3d_recovery_any_pelvis_pose(flex, abd, rot, hip_flex, hip_add, hip_rot, yaw, pitch,
-                                     roll, pos):
+def test_3d_recovery_any_pelvis_pose(
+    flex, abd, rot, hip_flex, hip_add, hip_rot, yaw, pitch, roll, pos
+):
     """Noise-free 3-D: abduction exact, flexion = arccos(cos φ cos β), rotation exact at β=0.
 
     Hip rotation is applied to the rotation check only: without a femoral condyle
@@ -116,13 +143,28 @@ def test_internal_rotation_is_toes_toward_midline_for_both_legs():
 
 
 @settings(max_examples=60, deadline=None)
-@given(l_rot=st.floats(-40, 40), r_rot=st.floats(-40, 40), l_abd=st.floats(-10, 10),
-       r_abd=st.floats(-10, 10), yaw=angle)
+@given(
+    l_rot=st.floats(-40, 40),
+    r_rot=st.floats(-40, 40),
+    l_abd=st.floats(-10, 10),
+    r_abd=st.floats(-10, 10),
+    yaw=angle,
+)
 def test_mirroring_swaps_legs_exactly(l_rot, r_rot, l_abd, r_abd, yaw):
-    ang = {"left": {"knee_flexion": 90, "hip_flexion": 90, "tibial_rotation": l_rot,
-                    "knee_abduction": l_abd},
-           "right": {"knee_flexion": 80, "hip_flexion": 85, "tibial_rotation": r_rot,
-                     "knee_abduction": r_abd}}
+    ang = {
+        "left": {
+            "knee_flexion": 90,
+            "hip_flexion": 90,
+            "tibial_rotation": l_rot,
+            "knee_abduction": l_abd,
+        },
+        "right": {
+            "knee_flexion": 80,
+            "hip_flexion": 85,
+            "tibial_rotation": r_rot,
+            "knee_abduction": r_abd,
+        },
+    }
     pts = S.skeleton(ang, (0.3, 0.5, -1.0), S.rotation(yaw, 5, 0))[0]
     mirrored = pts[MIRROR_PERMUTATION] * np.array([-1.0, 1.0, 1.0])
     for side, twin in (("left", "right"), ("right", "left")):
@@ -166,8 +208,13 @@ def test_fppa_frontal_camera_within_half_degree(valgus, yaw, pitch):
 
 
 @settings(max_examples=80, deadline=None)
-@given(scale=st.floats(0.01, 100), shift=st.tuples(*[st.floats(-1e3, 1e3)] * 3),
-       flex=st.floats(5, 120), abd=st.floats(-10, 10), rot=st.floats(-30, 30))
+@given(
+    scale=st.floats(0.01, 100),
+    shift=st.tuples(*[st.floats(-1e3, 1e3)] * 3),
+    flex=st.floats(5, 120),
+    abd=st.floats(-10, 10),
+    rot=st.floats(-30, 30),
+)
 def test_translation_and_scale_change_no_angle(scale, shift, flex, abd, rot):
     pts = _pose(flex, abd, rot, hip_flex=40)
     moved = pts * scale + np.array(shift)
@@ -177,7 +224,8 @@ def test_translation_and_scale_change_no_angle(scale, shift, flex, abd, rot):
             assert b[k] == pytest.approx(a[k], abs=1e-6)
         j, jm = leg(pts, side), leg(moved, side)
         assert fppa(jm["hip"], jm["knee"], jm["ankle"], jm["other_hip"]) == pytest.approx(
-            fppa(j["hip"], j["knee"], j["ankle"], j["other_hip"]), abs=1e-6)
+            fppa(j["hip"], j["knee"], j["ankle"], j["other_hip"]), abs=1e-6
+        )
 
 
 def test_nan_never_raises_and_propagates():
@@ -207,10 +255,16 @@ def test_other_angles():
         j = leg(pts, side)
         assert hip_adduction(j["hip"], j["knee"], j["other_hip"]) == pytest.approx(10, abs=1e-9)
     # Ankle dorsiflexion: shank 30° from vertical in a side image.
-    knee, ankle = np.array([100 + 200 * np.sin(np.radians(30)), 300.0]), np.array([100.0, 300 + 200 * np.cos(np.radians(30))])
+    knee, ankle = (
+        np.array([100 + 200 * np.sin(np.radians(30)), 300.0]),
+        np.array([100.0, 300 + 200 * np.cos(np.radians(30))]),
+    )
     assert ankle_dorsiflexion(knee, ankle) == pytest.approx(30.0)
     # Pelvic drop: swing hip 5° lower (image y grows downward).
-    stance, swing = np.array([0.0, 0.0]), np.array([100 * np.cos(np.radians(5)), 100 * np.sin(np.radians(5))])
+    stance, swing = (
+        np.array([0.0, 0.0]),
+        np.array([100 * np.cos(np.radians(5)), 100 * np.sin(np.radians(5))]),
+    )
     assert pelvic_drop(stance, swing) == pytest.approx(5.0)
     # KASR: knees 20 apart, ankles 40 apart.
     assert knee_ankle_separation_ratio([10, 0], [-10, 0], [20, 5], [-20, 5]) == pytest.approx(0.5)

@@ -102,8 +102,7 @@ def test_rep_count_exact_on_20_noisy_squat_sets():
     for k in range(20):
         n = int(rng.integers(3, 13))
         scene = _squat_set(rng, n)
-        seq = scene.observe(cam, noise_px=1.5, noise_m=0.01, dropout=0.05, time_jitter=0.3,
-                            seed=k)
+        seq = scene.observe(cam, noise_px=1.5, noise_m=0.01, dropout=0.05, time_jitter=0.3, seed=k)
         world = clean_landmarks(seq.time_s, seq.world, seq.visibility)
         j = leg(world, "left")
         flex = knee_flexion(j["hip"], j["knee"], j["ankle"])
@@ -135,10 +134,13 @@ def test_per_rep_fppa_under_noise_and_dropouts():
     errors = []
     for k in range(10):
         n = int(rng.integers(3, 8))
-        scene = S.squat_scene(n, depth_deg=45.0,
-                              valgus_deg={"left": rng.uniform(0, 15, n),
-                                          "right": rng.uniform(-5, 10, n)},
-                              rep_s=rng.uniform(1.5, 3.0, n), pause_top_s=0.6)
+        scene = S.squat_scene(
+            n,
+            depth_deg=45.0,
+            valgus_deg={"left": rng.uniform(0, 15, n), "right": rng.uniform(-5, 10, n)},
+            rep_s=rng.uniform(1.5, 3.0, n),
+            pause_top_s=0.6,
+        )
         exact = scene.observe(cam)
         noisy = scene.observe(cam, noise_px=1.0, dropout=0.05, seed=k)
         image = clean_landmarks(noisy.time_s, noisy.image, noisy.visibility)

@@ -1,0 +1,225 @@
+"""The command line as a user runs it: outputs, bad input, demo, help."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+import pytest
+
+from tests.conftest import BUNDLED, REPO, expected_clips, manifest
+
+OUTPUTS = {"landmarks.csv", "angles.csv", "summary.json", "overlay.mp4", "pose.npz"}
+
+
+def run(*args: str, cwd: Path | None = None, env: dict | None = None):
+    return subprocess.run(
+        [sys.executable, "-m", "kneevision", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def no_person_clip(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("np") / "empty_room.mp4"
+    subprocess.run(
+        [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=15",
+            "-t",
+            "1",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            str(path),
+        ],
+        check=True,
+    )
+    return path
+
+
+def _bad_inputs(tmp: Path, no_person: Path) -> dict[str, tuple[Path, str]]:
+    (tmp / "folder.mp4").mkdir()
+    (tmp / "text.mp4").write_text("this is not a video\n" * 100)
+    (tmp / "zero.mp4").write_bytes(b"")
+    data = BUNDLED.read_bytes()
+    (tmp / "truncated.mp4").write_bytes(data[: len(data) // 3])
+    return {
+        "missing": (tmp / "missing.mp4", "file not found"),
+        "directory": (tmp / "folder.mp4", "is a directory"),
+        "text": (tmp / "text.mp4", "not a readable video"),
+        "zero": (tmp / "zero.mp4", "empty"),
+        "truncated": (tmp / "truncated.mp4", "truncated|corrupt|not a readable"),
+        "no person": (no_person, "no person found"),
+    }
+
+
+def test_bad_inputs_one_line_error_no_output(tmp_path, no_person_clip):
+    for label, (path, problem) in _bad_inputs(tmp_path, no_person_clip).items():
+        out = tmp_path / f"out_{label.replace(' ', '_')}"
+        r = run("analyze", str(path), "--out", str(out), "--model", "lite")
+        assert r.returncode == 1, label
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1, (label, r.stderr)
+        assert str(path) in lines[0] and "Traceback" not in r.stderr
+        import re
+
+        assert re.search(problem, lines[0]), (label, lines[0])
+        assert not out.exists() or not any(out.iterdir()), f"{label}: left {list(out.iterdir())}"
+
+
+def test_debug_shows_traceback(tmp_path):
+    r = run("--debug", "analyze", str(tmp_path / "missing.mp4"))
+    assert r.returncode != 0 and "Traceback" in r.stderr
+
+
+def test_unwritable_output_and_corrupt_model(tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    r = run("analyze", str(BUNDLED), "--out", str(blocker / "sub"), "--model", "lite")
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
+    assert "cannot write output folder" in r.stderr and str(blocker) in r.stderr
+
+    bad_model = tmp_path / "pose_landmarker_full.task"
+    bad_model.write_bytes(b"garbage")
+    r = run(
+        "analyze",
+        str(BUNDLED),
+        "--out",
+        str(tmp_path / "o"),
+        env={"KNEEVISION_MODEL_DIR": str(tmp_path)},
+    )
+    assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
+    assert "corrupt" in r.stderr and str(bad_model) in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_bad_clip_does_not_stop_the_others(tmp_path, shared_samples):
+    good = shared_samples / "balance_single_leg_lab_P_cam02.mp4"
+    r = run(
+        "analyze",
+        str(tmp_path / "nope.mp4"),
+        str(good),
+        "--out",
+        str(tmp_path / "o"),
+        "--model",
+        "lite",
+    )
+    assert r.returncode == 1
+    assert "1 of 2 clips failed" in r.stderr
+    done = tmp_path / "o" / "balance_single_leg_lab_P_cam02_kneevision"
+    assert OUTPUTS <= {p.name for p in done.iterdir()}
+
+
+def test_version_and_help():
+    from kneevision import __version__
+
+    r = run("--version")
+    assert r.returncode == 0 and __version__ in r.stdout
+    r = run("analyze", "--help")
+    for opt in ("--out", "--model", "--mirrored", "--max-people", "--config"):
+        assert opt in r.stdout
+
+
+def test_demo_from_another_folder(tmp_path):
+    r = run("demo", "--model", "lite", "--no-overlay", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "kneevision-out" / "front_goblet_squat_home_A_kneevision"
+    assert str(out) in r.stdout
+    assert json.loads((out / "summary.json").read_text())["frames_with_pose"] > 300
+
+
+def test_every_shared_clip_is_analysed(all_clips_analyzed, shared_samples):
+    man = manifest()
+    exp = expected_clips()
+    for name, row in man.items():
+        out = all_clips_analyzed / f"{Path(name).stem}_kneevision"
+        assert OUTPUTS <= {p.name for p in out.iterdir()}, name
+        summary = json.loads((out / "summary.json").read_text())
+        for key in (
+            "schema_version",
+            "kneevision_version",
+            "input",
+            "model",
+            "settings",
+            "frames_with_pose",
+            "quality",
+            "timing",
+        ):
+            assert key in summary, (name, key)
+        assert summary["input"]["sha256"] == row["sha256"]
+        assert summary["model"]["sha256"] and summary["model"]["name"] == "full"
+        with open(out / "angles.csv", newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        assert len(rows) == int(row["frames"]), name  # one row per video frame
+        portrait = exp[name]["portrait"] == "yes" or name.endswith("_rotated.mp4")
+        w, h = summary["input"]["width"], summary["input"]["height"]
+        if name.endswith("_rotated.mp4"):
+            assert (w, h) == (1280, 720)
+        elif portrait:
+            assert h > w
+        # upright: hips above ankles in the image on frames with a pose
+        pose = np.load(out / "pose.npz")
+        img = pose["image"]
+        ok = np.isfinite(img[:, [23, 24, 27, 28], 1]).all(axis=1)
+        assert ok.sum() > 0.3 * len(img), name
+        hips, ankles = img[ok][:, [23, 24], 1].mean(1), img[ok][:, [27, 28], 1].mean(1)
+        assert np.median(hips < ankles) == 1.0, name
+
+
+def test_two_people_clip_is_flagged(all_clips_analyzed):
+    s = json.loads(
+        (
+            all_clips_analyzed / "two_people_outdoor_backlit_U_kneevision" / "summary.json"
+        ).read_text()
+    )
+    assert "multiple_people" in {f["code"] for f in s["quality"]}
+
+
+def test_standing_frames_have_near_zero_knee_flexion(all_clips_analyzed):
+    """Side view, standing between reps: knee flexion (2-D, image plane) near 0°."""
+    out = all_clips_analyzed / "side_squat_home_D_kneevision"
+    with open(out / "angles.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    t = np.array([float(r["time_s"]) for r in rows])
+    flex = np.array(
+        [[float(r[f"{s}_knee_flexion_deg"] or "nan") for s in ("left", "right")] for r in rows]
+    )
+    standing = (t > 0.2) & (t < 1.0)  # before the first rep (bottom near 2.6 s)
+    assert np.nanmedian(flex[standing]) < 15.0
+    bottom = np.abs(t - 2.6) < 0.3
+    assert np.nanmax(flex[bottom]) > 70.0
+
+
+def test_overlay_is_h264(all_clips_analyzed):
+    import cv2
+
+    cap = cv2.VideoCapture(
+        str(all_clips_analyzed / "front_goblet_squat_home_A_kneevision" / "overlay.mp4")
+    )
+    fourcc = int(cap.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode()
+    assert fourcc.lower() in ("avc1", "h264")
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 365
+
+
+def test_readme_quick_start_commands_exist():
+    readme = (REPO / "README.md").read_text()
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "make demo" in readme and "make test" in readme
+    assert "make test" in ci
