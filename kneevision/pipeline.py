@@ -283,21 +283,16 @@ def analyze(
         if seq.frames_with_pose == 0:
             raise NoPoseError("no person found in any frame", video)
         t = seq.time_s
-        image = clean_landmarks(
-            t,
-            seq.image,
-            seq.visibility,
-            vis_threshold=settings.vis_threshold,
-            max_gap_s=settings.max_gap_s,
-            cutoff_hz=settings.cutoff_hz,
-        )
-        world = clean_landmarks(
-            t,
-            seq.world,
-            seq.visibility,
-            vis_threshold=settings.vis_threshold,
-            max_gap_s=settings.max_gap_s,
-            cutoff_hz=settings.cutoff_hz,
+        image, world = (
+            clean_landmarks(
+                t,
+                points,
+                seq.visibility,
+                vis_threshold=settings.vis_threshold,
+                max_gap_s=settings.max_gap_s,
+                cutoff_hz=settings.cutoff_hz,
+            )
+            for points in (seq.image, seq.world)
         )
         view = estimate_view(image)
         angles = frame_angles(image, world, view)

@@ -27,6 +27,31 @@ def manifest() -> dict[str, dict[str, str]]:
         return {row["file"]: row for row in csv.DictReader(fh, delimiter="\t")}
 
 
+def synthetic_clip(
+    path: Path, seconds: float = 1.0, fps: int = 15, size: str = "320x240", vf: str | None = None
+) -> Path:
+    """Write an H.264 test-pattern clip (no person in it) with ffmpeg."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    cmd = [
+        imageio_ffmpeg.get_ffmpeg_exe(),
+        "-loglevel",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        f"testsrc=size={size}:rate={fps}",
+        "-t",
+        str(seconds),
+    ]
+    if vf:
+        cmd += ["-vf", vf, "-fps_mode", "vfr"]
+    subprocess.run([*cmd, "-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)], check=True)
+    return path
+
+
 @pytest.fixture(scope="session")
 def shared_samples() -> Path:
     assert SHARED_SAMPLES.is_dir(), (

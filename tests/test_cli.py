@@ -9,11 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from tests.conftest import BUNDLED, REPO, expected_clips, manifest
+from tests.conftest import BUNDLED, REPO, expected_clips, manifest, synthetic_clip
 
 OUTPUTS = {"landmarks.csv", "angles.csv", "summary.json", "overlay.mp4", "pose.npz"}
 
@@ -31,27 +30,7 @@ def run(*args: str, cwd: Path | None = None, env: dict | None = None):
 
 @pytest.fixture(scope="module")
 def no_person_clip(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("np") / "empty_room.mp4"
-    subprocess.run(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(),
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=320x240:rate=15",
-            "-t",
-            "1",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            str(path),
-        ],
-        check=True,
-    )
-    return path
+    return synthetic_clip(tmp_path_factory.mktemp("np") / "empty_room.mp4")
 
 
 def _bad_inputs(tmp: Path, no_person: Path) -> dict[str, tuple[Path, str]]:

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-
 import cv2
-import imageio_ffmpeg
 import numpy as np
 import pytest
 
 from kneevision.errors import VideoError
 from kneevision.video import VideoWriter, prefetch, probe_video, read_image_folder, read_video
-from tests.conftest import BUNDLED
+from tests.conftest import BUNDLED, synthetic_clip
 
 
 def test_rotated_clip_comes_out_upright(shared_samples):
@@ -34,28 +31,8 @@ def test_portrait_clip_keeps_portrait(shared_samples):
 def test_variable_frame_rate_timestamps(tmp_path):
     clip = tmp_path / "vfr.mp4"
     # 30 frames at 30 fps, then frames every 2/30 s.
-    subprocess.run(
-        [
-            imageio_ffmpeg.get_ffmpeg_exe(),
-            "-loglevel",
-            "error",
-            "-f",
-            "lavfi",
-            "-i",
-            "testsrc=size=320x240:rate=30",
-            "-t",
-            "2",
-            "-vf",
-            "setpts='if(lt(N,30),N/(30*TB),(30+(N-30)*2)/(30*TB))'",
-            "-fps_mode",
-            "vfr",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            str(clip),
-        ],
-        check=True,
+    synthetic_clip(
+        clip, seconds=2, fps=30, vf="setpts='if(lt(N,30),N/(30*TB),(30+(N-30)*2)/(30*TB))'"
     )
     t = np.array([f.time_s for f in read_video(clip)])
     dt = np.diff(t)
