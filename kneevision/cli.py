@@ -63,10 +63,13 @@ def _settings(args: argparse.Namespace):
     return Settings(**values)
 
 
-def _progress_factory(quiet: bool):
+def _progress_bars(quiet: bool):
+    """``(make, close)``: ``make(total, label)`` opens a bar and returns its update
+    function (what :func:`kneevision.pipeline.analyze` calls); ``close()`` ends
+    the open bars. Bars hide themselves when stderr is not a terminal."""
     from tqdm import tqdm
 
-    bars = []
+    open_bars: list = []
 
     def make(total: int, label: str):
         bar = tqdm(
@@ -77,10 +80,14 @@ def _progress_factory(quiet: bool):
             disable=True if quiet else None,
             dynamic_ncols=True,
         )
-        bars.append(bar)
+        open_bars.append(bar)
         return bar.update
 
-    return make, bars
+    def close() -> None:
+        while open_bars:
+            open_bars.pop().close()
+
+    return make, close
 
 
 def _print_result(analysis, out=sys.stdout) -> None:
@@ -114,22 +121,19 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     model = resolve_model(settings.model)
-    make, bars = _progress_factory(args.quiet)
+    make_bar, close_bars = _progress_bars(args.quiet)
     failed = 0
     for clip in args.videos:
         try:
-            result = analyze(clip, model, settings, out_root=args.out, progress_factory=make)
+            result = analyze(clip, model, settings, out_root=args.out, progress_factory=make_bar)
         except KneeVisionError as exc:
             failed += 1
-            for bar in bars:
-                bar.close()
             if args.debug:
                 raise
             print(f"kneevision: error: {exc}", file=sys.stderr)
             continue
-        for bar in bars:
-            bar.close()
-        bars.clear()
+        finally:
+            close_bars()
         if not args.quiet:
             _print_result(result)
     if len(args.videos) > 1 and failed:

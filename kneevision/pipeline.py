@@ -141,7 +141,7 @@ def run_pose(
                     sm = smoother(frame.time_s, both)
                     img_pts, wld_pts = sm[:, :2], sm[:, 2:]
                     if settings.mirrored:
-                        img_pts, wld_pts = _swap_sides(img_pts), _swap_sides(wld_pts)
+                        img_pts, wld_pts = img_pts[MIRROR_PERMUTATION], wld_pts[MIRROR_PERMUTATION]
                     labels, warn = live_labels(img_pts, wld_pts)
                     draw_overlay(frame.image, img_pts, labels, warn, info.pixel_aspect)
                     writer.write(frame.image)
@@ -174,10 +174,6 @@ def run_pose(
         "multi_person_tracking": multi,
     }
     return seq, facts
-
-
-def _swap_sides(points: np.ndarray) -> np.ndarray:
-    return points[MIRROR_PERMUTATION]
 
 
 def quality_flags(seq: PoseSequence, facts: dict, view: str) -> list[dict]:

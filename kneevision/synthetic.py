@@ -299,16 +299,40 @@ def true_fppa(world: FloatArray, anterior: FloatArray) -> dict[str, FloatArray]:
     return out
 
 
-def _standing_pelvis(world_fn, angles, body: Body, n: int, rot: FloatArray) -> FloatArray:
-    """Pelvis height that keeps the lower ankle on the floor (y = ankle height)."""
-    w = world_fn(angles, np.zeros(3), rot, body)
-    low = np.fmin(w[:, 27, 1], w[:, 28, 1])
+def _on_floor(
+    angles: dict[Side, dict[str, ArrayLike]],
+    rot: FloatArray,
+    body: Body,
+    stance: Side | None = None,
+) -> FloatArray:
+    """Skeleton placed so the stance ankle (the lower one by default) sits at ankle height.
+
+    Landmarks are linear in the pelvis position, so the skeleton is built once
+    at the origin and then translated: horizontally under the ankles' midpoint,
+    vertically onto the floor.
+    """
+    w = skeleton(angles, np.zeros(3), rot, body)
+    if stance is None:
+        low = np.fmin(w[:, 27, 1], w[:, 28, 1])
+    else:
+        low = w[:, JOINTS["ankle"][stance], 1]
     mid_ankle = np.nanmean(w[:, 27:29], axis=1)
-    pos = np.zeros((n, 3))
-    pos[:, 1] = body.ankle_height - low
-    pos[:, 0] = -mid_ankle[:, 0]
-    pos[:, 2] = -mid_ankle[:, 2]
-    return pos
+    shift = np.stack([-mid_ankle[:, 0], body.ankle_height - low, -mid_ankle[:, 2]], axis=-1)
+    return w + shift[:, None, :]
+
+
+def _truth(
+    angles: dict[Side, dict[str, ArrayLike]], world: FloatArray, anterior: FloatArray
+) -> dict[str, FloatArray]:
+    """Driving angles as ``<side>_<angle>_deg`` series, plus the true frontal-plane FPPA."""
+    n = len(world)
+    truth = {
+        f"{s}_{k}_deg": np.broadcast_to(np.asarray(v, float), (n,))
+        for s in SIDES
+        for k, v in angles[s].items()
+    }
+    truth.update(true_fppa(world, anterior))
+    return truth
 
 
 def squat_scene(
@@ -388,17 +412,9 @@ def squat_scene(
             "hip_flexion": np.full_like(t, 35.0),
         }
     rot = np.broadcast_to(rotation(yaw_deg), (len(t), 3, 3))
-    pos = _standing_pelvis(skeleton, angles, body, len(t), rot)
-    if single_leg is not None:
-        # Keep the stance foot on the floor, not the lifted one.
-        w = skeleton(angles, np.zeros(3), rot, body)
-        idx = JOINTS["ankle"][single_leg]
-        pos[:, 1] = body.ankle_height - w[:, idx, 1]
-    world = skeleton(angles, pos, rot, body)
+    world = _on_floor(angles, rot, body, stance=single_leg)
     anterior = rot[..., 2]
-    truth = {f"{s}_{k}_deg": np.asarray(v, float) for s in SIDES for k, v in angles[s].items()}
-    truth.update(true_fppa(world, anterior))
-    return Scene(time_s=t, world=world, truth=truth, anterior=anterior, reps=reps)
+    return Scene(t, world, _truth(angles, world, anterior), anterior, reps)
 
 
 def seated_twist_scene(
@@ -483,16 +499,9 @@ def lunge_scene(
         back: {"hip_flexion": -15 - 5 * phase, "knee_flexion": 10 + 80 * phase},
     }
     rot = np.broadcast_to(np.eye(3), (len(t), 3, 3))
-    pos = _standing_pelvis(skeleton, angles, body, len(t), rot)
-    world = skeleton(angles, pos, rot, body)
-    truth = {
-        f"{s}_{k}_deg": np.broadcast_to(np.asarray(v, float), t.shape)
-        for s in SIDES
-        for k, v in angles[s].items()
-    }
-    truth.update(true_fppa(world, rot[..., 2]))
+    world = _on_floor(angles, rot, body)
     reps = [
         (1.0 + k * period, 1.0 + k * period + rep_s / 2, 1.0 + k * period + rep_s)
         for k in range(n_reps)
     ]
-    return Scene(time_s=t, world=world, truth=truth, anterior=rot[..., 2], reps=reps)
+    return Scene(t, world, _truth(angles, world, rot[..., 2]), rot[..., 2], reps)

@@ -41,5 +41,6 @@ def test_choose_person_follows_nearest_and_counts_duplicates_once():
     a[[11, 12, 23, 24]] = [[100, 100], [140, 100], [105, 200], [135, 200]]
     b = a + [400, 0]
     assert choose_person([b, a], previous=a + 3) == 1
-    assert choose_person([a * 0.5, b + [0, -50]], previous=None) in (0, 1)
+    # with no history the largest (nearest) person is followed
+    assert choose_person([a * 0.5, b + [0, -50]], previous=None) == 1
     assert count_people([a, a + 2, b]) == 2

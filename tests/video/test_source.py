@@ -73,12 +73,10 @@ def test_image_folder_and_prefetch(tmp_path):
     frames = list(prefetch(read_image_folder(tmp_path, fps=10)))
     assert [f.time_s for f in frames] == [0.0, 0.1, 0.2]
     assert frames[2].image[0, 0, 0] == 100
+    empty = tmp_path / "empty"
+    empty.mkdir()
     with pytest.raises(VideoError, match="no images"):
-        list(
-            read_image_folder(
-                tmp_path / "nothing" if (tmp_path / "nothing").mkdir() is None else tmp_path
-            )
-        )
+        list(read_image_folder(empty))
 
 
 def test_prefetch_reraises_producer_errors():
