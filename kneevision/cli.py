@@ -52,7 +52,7 @@ def _settings(args: argparse.Namespace):
     if unknown:
         raise KneeVisionError(f"unknown setting(s): {', '.join(sorted(unknown))}", args.config)
     values = dict(config)
-    for name in ("model", "max_people", "cutoff_hz", "vis_threshold"):
+    for name in ("model", "max_people", "cutoff_hz", "vis_threshold", "protocol", "side"):
         v = getattr(args, name, None)
         if v is not None:
             values[name] = v
@@ -90,28 +90,60 @@ def _progress_bars(quiet: bool):
     return make, close
 
 
+def _missing(v: object) -> bool:
+    return v is None or (isinstance(v, float) and v != v)
+
+
+def _fmt_value(metric: str, v: float | None) -> str:
+    if _missing(v):
+        return "--"
+    unit = "°" if metric.endswith("_deg") else "%" if metric.endswith("_pct") else ""
+    unit = " s" if metric.endswith("_s") else unit
+    return f"{v:.1f}{unit}"
+
+
+def format_result(summary: dict, out_dir: Path | None = None) -> str:
+    """A short human summary of one analysis: protocol, view, reps, key numbers, flags."""
+    lines = []
+    name = Path(summary["input"]["path"]).name if "input" in summary else "combined"
+    det = summary.get("detection", {})
+    how = "detected" if det.get("requested") == "auto" else "as asked"
+    reps = summary.get("reps", [])
+    n_reps = {s: sum(1 for r in reps if r.get("side") == s) for s in ("left", "right")}
+    lines.append(
+        f"✓ {name}: {summary['protocol']} ({how}), view {summary['view']}, "
+        f"reps left {n_reps['left']} / right {n_reps['right']}"
+    )
+    sides = summary.get("sides", {})
+    metrics = [
+        m
+        for m in (sides.get("left") or {}) | (sides.get("right") or {})
+        if isinstance((sides.get("left") or sides.get("right") or {}).get(m), dict)
+    ]
+    for m in metrics:
+        vals = [(sides.get(s) or {}).get(m, {}) for s in ("left", "right")]
+        if all(not v or _missing(v.get("value")) for v in vals):
+            continue
+        label = m.replace("_deg", "").replace("_pct", "").replace("_", " ")
+        lines.append(
+            f"  {label:<32} left {_fmt_value(m, vals[0].get('value')):>8}"
+            f"  right {_fmt_value(m, vals[1].get('value')):>8}"
+        )
+    for m, v in summary.get("bilateral", {}).items():
+        if not _missing(v.get("value")) and not m.endswith("_s"):
+            lines.append(f"  {m.replace('_', ' '):<32} both {_fmt_value(m, v['value']):>8}")
+    for m, a in summary.get("asymmetry", {}).items():
+        if a.get("mdc") is not None:
+            lines.append(f"  ⇄ {m.replace('_', ' ')}: {a['verdict']}")
+    for flag in summary.get("quality", []):
+        lines.append(f"  ! {flag['message']}")
+    if out_dir is not None:
+        lines.append(f"  → {out_dir}")
+    return "\n".join(lines)
+
+
 def _print_result(analysis, out=sys.stdout) -> None:
-    s = analysis.summary
-    a = s["angles"]
-
-    def rng(name: str) -> str:
-        v = a.get(name)
-        return "--" if not v else f"{v['min']:.0f}…{v['max']:.0f}°"
-
-    print(
-        f"✓ {Path(s['input']['path']).name}: {s['frames_with_pose']}/{s['input']['frames_decoded']}"
-        f" frames with a pose, view {s['view']}, {s['timing']['fps']:.1f} frames/s",
-        file=out,
-    )
-    print(
-        f"  knee flexion  left {rng('left_knee_flexion_deg')}"
-        f"  right {rng('right_knee_flexion_deg')}",
-        file=out,
-    )
-    print(f"  FPPA          left {rng('left_fppa_deg')}  right {rng('right_fppa_deg')}", file=out)
-    for flag in s["quality"]:
-        print(f"  ! {flag['message']}", file=out)
-    print(f"  → {analysis.out_dir}", file=out)
+    print(format_result(analysis.summary, analysis.out_dir), file=out)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -123,9 +155,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     model = resolve_model(settings.model)
     make_bar, close_bars = _progress_bars(args.quiet)
     failed = 0
+    done = []
     for clip in args.videos:
         try:
             result = analyze(clip, model, settings, out_root=args.out, progress_factory=make_bar)
+            done.append(result)
         except KneeVisionError as exc:
             failed += 1
             if args.debug:
@@ -136,6 +170,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             close_bars()
         if not args.quiet:
             _print_result(result)
+    if settings.protocol == "seated-twist" and len(done) > 1:
+        from kneevision.pipeline import combine_seated_twist
+
+        combined = combine_seated_twist(done, out_root=args.out)
+        if not args.quiet:
+            print(format_result(combined.summary, combined.out_dir))
     if len(args.videos) > 1 and failed:
         print(f"kneevision: {failed} of {len(args.videos)} clips failed", file=sys.stderr)
     return EXIT_FAILED if failed else EXIT_OK
@@ -175,6 +215,21 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
         "followed stays followed (default 2; 1 is slightly faster)",
     )
     p.add_argument("--no-overlay", action="store_true", help="do not write overlay.mp4")
+    from kneevision.protocols import CHOICES
+
+    p.add_argument(
+        "--protocol",
+        choices=CHOICES,
+        metavar="NAME",
+        help="the test filmed: " + ", ".join(CHOICES) + " (default auto: chosen from the "
+        "motion, with the reasons in summary.json). Two or more clips with seated-twist "
+        "are also combined into one left-right result.",
+    )
+    p.add_argument(
+        "--side",
+        choices=("left", "right"),
+        help="the leg tested, when a clip shows one leg and it cannot be told apart",
+    )
     p.add_argument(
         "--cutoff-hz",
         type=float,

@@ -23,7 +23,7 @@ import numpy as np
 from kneevision.errors import OutputError
 from kneevision.pose.sequence import LANDMARK_NAMES, PoseSequence
 
-SUMMARY_SCHEMA_VERSION = 1
+SUMMARY_SCHEMA_VERSION = 2
 
 
 def output_dir_for(video: str | Path, out_root: str | Path | None) -> Path:

@@ -14,11 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from kneevision import __version__
+from kneevision import __version__, protocols
 from kneevision.errors import NoPoseError
 from kneevision.kinematics.angles import fppa, knee_flexion
 from kneevision.kinematics.landmarks import SIDES, leg
-from kneevision.kinematics.series import clean_landmarks, estimate_view, frame_angles
 from kneevision.kinematics.signals import OneEuroFilter
 from kneevision.outputs import (
     SUMMARY_SCHEMA_VERSION,
@@ -31,6 +30,7 @@ from kneevision.outputs import (
 from kneevision.pose.landmarker import PoseEstimator, PoseFrame
 from kneevision.pose.model import ModelFile, sha256_file
 from kneevision.pose.sequence import MIRROR_PERMUTATION, PoseSequence
+from kneevision.protocols import Motion, Options, Result, prepare
 from kneevision.report.overlay import draw_overlay
 from kneevision.video.source import VideoInfo, prefetch, probe_video, read_video
 from kneevision.video.writer import VideoWriter
@@ -59,6 +59,10 @@ class Settings:
         Longest gap bridged by interpolation.
     cutoff_hz : float
         Zero-lag Butterworth cutoff for landmark smoothing.
+    protocol : str
+        ``auto`` or a protocol name (see :data:`kneevision.protocols.CHOICES`).
+    side : str, optional
+        The leg tested (``left``/``right``) when it cannot be told from the clip.
     """
 
     model: str = "full"
@@ -68,6 +72,8 @@ class Settings:
     vis_threshold: float = 0.5
     max_gap_s: float = 0.3
     cutoff_hz: float = 6.0
+    protocol: str = "auto"
+    side: str | None = None
 
     def to_dict(self) -> dict:
         """Plain-dict form."""
@@ -81,6 +87,7 @@ class Analysis:
     out_dir: Path
     sequence: PoseSequence
     angles: dict[str, np.ndarray]
+    result: Result
     summary: dict = field(default_factory=dict)
 
 
@@ -176,59 +183,31 @@ def run_pose(
     return seq, facts
 
 
-def quality_flags(seq: PoseSequence, facts: dict, view: str) -> list[dict]:
-    """Quality flags with messages a person can act on."""
-    flags = []
-    n = max(len(seq), 1)
-    share = seq.frames_with_pose / n
-    if share < 0.8:
-        flags.append(
-            {
-                "code": "few_pose_frames",
-                "message": f"a person was found in only {100 * share:.0f}% of the frames",
-            }
-        )
-    many = int((seq.people > 1).sum())
-    if many or facts.get("multi_person_tracking"):
-        flags.append(
-            {
-                "code": "multiple_people",
-                "message": f"more than one person in view ({many} frames); the person nearest "
-                "the one first followed was analysed",
-            }
-        )
-    if facts.get("person_jumps"):
-        flags.append(
-            {
-                "code": "tracking_jump",
-                "message": f"the tracked body jumped {facts['person_jumps']} time(s) between "
-                "frames; the tracker may have switched people",
-            }
-        )
-    legs = [23, 24, 25, 26, 27, 28]
-    vis = np.nanmean(seq.visibility[:, legs]) if seq.frames_with_pose else 0.0
-    if vis < 0.6:
-        flags.append(
-            {
-                "code": "low_visibility",
-                "message": f"hips, knees and ankles are poorly visible (mean visibility {vis:.2f})",
-            }
-        )
-    if 0 < seq.fps < 24:
-        flags.append(
-            {
-                "code": "low_frame_rate",
-                "message": f"frame rate {seq.fps:.0f} fps is low (30 fps or more advised)",
-            }
-        )
-    if view == "oblique":
-        flags.append(
-            {
-                "code": "oblique_view",
-                "message": "the camera is neither square to the front nor to the side",
-            }
-        )
-    return flags
+def evaluate(
+    seq: PoseSequence, settings: Settings, facts: dict | None = None
+) -> tuple[Motion, Result]:
+    """Landmarks → cleaned motion → protocol result (no I/O, no inference).
+
+    Also what ``kneevision report`` and batch re-runs use on a stored ``pose.npz``.
+    """
+    motion = prepare(
+        seq,
+        vis_threshold=settings.vis_threshold,
+        max_gap_s=settings.max_gap_s,
+        cutoff_hz=settings.cutoff_hz,
+        facts=facts,
+    )
+    return motion, protocols.run(settings.protocol, motion, Options(side=settings.side))
+
+
+def write_result_files(folder: Path, result: Result) -> None:
+    """``reps.csv``: one row per repetition and side (columns: union of the rows' keys)."""
+    columns: list[str] = []
+    for row in result.reps:
+        columns += [k for k in row if k not in columns]
+    write_table_csv(
+        folder / "reps.csv", {c: [row.get(c) for row in result.reps] for c in columns or ["side"]}
+    )
 
 
 def analyze(
@@ -278,23 +257,14 @@ def analyze(
         )
         if seq.frames_with_pose == 0:
             raise NoPoseError("no person found in any frame", video)
+        motion, result = evaluate(seq, settings, facts)
         t = seq.time_s
-        image, world = (
-            clean_landmarks(
-                t,
-                points,
-                seq.visibility,
-                vis_threshold=settings.vis_threshold,
-                max_gap_s=settings.max_gap_s,
-                cutoff_hz=settings.cutoff_hz,
-            )
-            for points in (seq.image, seq.world)
-        )
-        view = estimate_view(image)
-        angles = frame_angles(image, world, view)
+        angles = {**motion.angles, **result.series}
+        view = motion.view
         seq.save(tmp / "pose.npz")
         write_landmarks_csv(tmp / "landmarks.csv", seq)
         write_table_csv(tmp / "angles.csv", {"frame": np.arange(len(seq)), "time_s": t, **angles})
+        write_result_files(tmp, result)
         summary = {
             "schema_version": SUMMARY_SCHEMA_VERSION,
             "kneevision_version": __version__,
@@ -307,6 +277,7 @@ def analyze(
             "model": {"name": model.name, "sha256": model.sha256},
             "settings": settings.to_dict(),
             "frames_with_pose": seq.frames_with_pose,
+            **result.to_dict(),
             "view": view,
             "angles": {
                 name: {"min": np.nanmin(v), "max": np.nanmax(v), "median": np.nanmedian(v)}
@@ -314,9 +285,42 @@ def analyze(
                 else None
                 for name, v in angles.items()
             },
-            "quality": quality_flags(seq, facts, view),
             "timing": {"seconds": facts["seconds"], "fps": facts["fps"]},
             "outputs": sorted(p.name for p in tmp.iterdir()) + ["summary.json"],
         }
         write_json(tmp / "summary.json", summary)
-    return Analysis(out_dir=final, sequence=seq, angles=angles, summary=summary)
+    return Analysis(out_dir=final, sequence=seq, angles=angles, result=result, summary=summary)
+
+
+@dataclass
+class Combined:
+    """Several clips' results merged into one (e.g. one seated-twist clip per leg)."""
+
+    out_dir: Path
+    result: Result
+    summary: dict
+
+
+def combine_seated_twist(analyses: list[Analysis], out_root: str | Path | None = None) -> Combined:
+    """Merge per-leg seated twist clips into ``seated-twist_combined_kneevision/``.
+
+    Each clip contributes the legs it shows twisting; the left–right comparison
+    is made across clips.
+    """
+    from kneevision.protocols.seated_twist import merge
+
+    results = [a.result for a in analyses]
+    merged = merge(results)
+    root = Path(out_root) if out_root else analyses[0].out_dir.parent
+    final = (root / "seated-twist_combined_kneevision").absolute()
+    summary = {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "kneevision_version": __version__,
+        "inputs": [a.summary["input"] for a in analyses],
+        "clips": [str(a.out_dir) for a in analyses],
+        **merged.to_dict(),
+    }
+    with atomic_dir(final) as tmp:
+        write_result_files(tmp, merged)
+        write_json(tmp / "summary.json", summary)
+    return Combined(out_dir=final, result=merged, summary=summary)

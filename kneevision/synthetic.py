@@ -397,19 +397,19 @@ def squat_scene(
         reps.append((t0, (t_bottom_a + t_bottom_b) / 2, t_end))
         t0 = t_end + pt[k]
     rk = np.clip(rep_of, 0, None)
-    knee = 3.0 + phase * (depth[rk] - 3.0) * (rep_of >= 0)
+    knee = 3.0 + (phase * (depth[rk] - 3.0) * (rep_of >= 0) if n_reps else 0.0 * t)
     angles: dict[Side, dict[str, FloatArray]] = {}
     for s in SIDES:
         angles[s] = {
             "knee_flexion": knee,
             "hip_flexion": 0.9 * knee,
-            "knee_abduction": phase * valgus[s][rk] * (rep_of >= 0),
+            "knee_abduction": phase * valgus[s][rk] * (rep_of >= 0) if n_reps else 0.0 * t,
         }
     if single_leg is not None:
         swing = "right" if single_leg == "left" else "left"
-        angles[swing] = {
-            "knee_flexion": np.full_like(t, 70.0),
-            "hip_flexion": np.full_like(t, 35.0),
+        angles[swing] = {  # free foot held well clear of the floor
+            "knee_flexion": np.full_like(t, 90.0),
+            "hip_flexion": np.full_like(t, 45.0),
         }
     rot = np.broadcast_to(rotation(yaw_deg), (len(t), 3, 3))
     world = _on_floor(angles, rot, body, stance=single_leg)

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import BUNDLED, REPO, expected_clips, manifest, synthetic_clip
 
-OUTPUTS = {"landmarks.csv", "angles.csv", "summary.json", "overlay.mp4", "pose.npz"}
+OUTPUTS = {"landmarks.csv", "angles.csv", "summary.json", "overlay.mp4", "pose.npz", "reps.csv"}
 
 
 def run(*args: str, cwd: Path | None = None, env: dict | None = None):
@@ -112,7 +112,7 @@ def test_version_and_help():
     r = run("--version")
     assert r.returncode == 0 and __version__ in r.stdout
     r = run("analyze", "--help")
-    for opt in ("--out", "--model", "--mirrored", "--max-people", "--config"):
+    for opt in ("--out", "--model", "--mirrored", "--max-people", "--config", "--protocol"):
         assert opt in r.stdout
 
 
@@ -121,6 +121,9 @@ def test_demo_from_another_folder(tmp_path):
     assert r.returncode == 0, r.stderr
     out = tmp_path / "kneevision-out" / "front_goblet_squat_home_A_kneevision"
     assert str(out) in r.stdout
+    # the human summary: protocol, view, reps per side, per-side numbers, verdicts
+    assert "squat (detected), view front, reps left 5 / right 5" in r.stdout
+    assert "peak knee flexion" in r.stdout and "⇄" in r.stdout
     assert json.loads((out / "summary.json").read_text())["frames_with_pose"] > 300
 
 

@@ -56,6 +56,7 @@ def segment_reps(
     min_interval_s: float = 0.8,
     smooth_hz: float = 1.5,
     edge_fraction: float = 0.15,
+    min_duration_s: float = 0.0,
 ) -> list[Rep]:
     """Find repetitions as full excursions of ``signal`` (higher = deeper).
 
@@ -78,6 +79,8 @@ def segment_reps(
     edge_fraction : float
         Where a rep starts or ends: the first/last point within this fraction of
         the excursion above the base.
+    min_duration_s : float
+        Shorter excursions (e.g. a tracking glitch) are not repetitions.
 
     Returns
     -------
@@ -107,14 +110,18 @@ def segment_reps(
     peaks, _ = sps.find_peaks(xz, prominence=threshold, distance=max(1, round(min_interval_s / dt)))
     reps: list[Rep] = []
     bounds = np.concatenate(([0], peaks, [len(xz) - 1]))
+    # Bases are looked for only where the signal was measured.
+    known = np.where(missing, np.inf, xz)
     for k, p in enumerate(peaks):
         left = slice(bounds[k], p + 1)
         right = slice(p, bounds[k + 2] + 1)
-        lb = bounds[k] + int(np.argmin(xz[left]))
-        rb = p + int(np.argmin(xz[right]))
+        if missing[p] or not np.isfinite(known[left]).any() or not np.isfinite(known[right]).any():
+            continue
+        lb = bounds[k] + int(np.argmin(known[left]))
+        rb = p + int(np.argmin(known[right]))
         down, up = xz[p] - xz[lb], xz[p] - xz[rb]
-        if down < threshold or up < threshold or missing[lb] or missing[rb]:
-            continue  # a partial movement at an edge, a wobble, or a guess across a gap
+        if down < threshold or up < threshold:
+            continue  # a partial movement at an edge, or a wobble
         # Start: last point before the bottom near the left base; end likewise.
         near_l = np.flatnonzero(xz[lb : p + 1] <= xz[lb] + edge_fraction * down)
         near_r = np.flatnonzero(xz[p : rb + 1] <= xz[rb] + edge_fraction * up)
@@ -122,7 +129,7 @@ def segment_reps(
         i_start = int(np.searchsorted(t, grid[g_start]))
         i_end = min(int(np.searchsorted(t, grid[g_end])), len(t) - 1)
         window = x[i_start : i_end + 1]
-        if not np.isfinite(window).any():
+        if not np.isfinite(window).any() or t[i_end] - t[i_start] < min_duration_s:
             continue
         i_bottom = i_start + int(np.nanargmax(window))
         reps.append(

@@ -53,29 +53,89 @@ def clean_landmarks(
     return p
 
 
-def estimate_view(image: FloatArray) -> View:
-    """Guess the camera view from how wide the body looks against its height.
+def body_yaw_deg(world: FloatArray) -> FloatArray:
+    """How far the body is turned from facing the camera, per frame, folded to 0–90°.
 
-    The ratio of the wider of shoulder width and hip width to trunk length (mid-
-    shoulder to mid-hip), in the image, is ~0.6–0.9 facing the camera and near 0
-    side-on; its median over the clip decides: > 0.45 front, < 0.2 side, oblique
-    between.
+    The mean direction of the shoulder line and the hip line in world landmarks
+    (MediaPipe's camera-aligned frame), measured about the vertical against the
+    camera's x axis: 0° facing toward or away from the camera, 90° side-on.
+    """
+
+    def unit(v: FloatArray) -> FloatArray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return v / np.linalg.norm(v, axis=-1, keepdims=True)
+
+    line = unit(world[:, 11] - world[:, 12]) + unit(world[:, 23] - world[:, 24])
+    yaw = np.abs(np.degrees(np.arctan2(line[:, 2], line[:, 0])))
+    return np.minimum(yaw, 180.0 - yaw)
+
+
+def width_ratio(image: FloatArray) -> FloatArray:
+    """Wider of shoulder and hip width over trunk length, in the image, per frame."""
+    ls, rs, lh, rh = (image[:, i] for i in (11, 12, 23, 24))
+    width = np.maximum(np.linalg.norm(ls - rs, axis=-1), np.linalg.norm(lh - rh, axis=-1))
+    trunk = np.linalg.norm((ls + rs) / 2 - (lh + rh) / 2, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return width / trunk
+
+
+def deep_frames(world: FloatArray, min_flexion_deg: float = 60.0) -> NDArray[np.bool_]:
+    """Frames where a knee is bent past ``min_flexion_deg`` (3-D): the working part of a clip.
+
+    When fewer than 10 frames qualify, every frame counts. Lets the view be
+    judged at the bottom of the repetitions, not during a walk-out or set-up.
+    """
+    flex = np.stack(
+        [
+            knee_flexion(world[:, h], world[:, k], world[:, a])
+            for h, k, a in ((23, 25, 27), (24, 26, 28))
+        ]
+    )
+    with np.errstate(invalid="ignore"):
+        deep = (flex > min_flexion_deg).any(axis=0)
+    return deep if deep.sum() >= 10 else np.ones(len(world), dtype=bool)
+
+
+def estimate_view(image: FloatArray, world: FloatArray | None = None) -> View:
+    """Guess the camera view: front (or back), side or oblique.
+
+    Two cues: the body's yaw from the world landmarks (:func:`body_yaw_deg`) and
+    how wide the body looks against its trunk in the image (:func:`width_ratio`,
+    ~0.6–0.9 facing the camera, near 0 side-on). A body that keeps turning (yaw
+    quartiles over the clip more than 30° apart) is seen obliquely. Otherwise
+    the medians over the deep frames (:func:`deep_frames`) decide: front when yaw
+    < 25° and ratio > 0.3, side when yaw > 55° and ratio < 0.45, else oblique.
+    Without world landmarks the ratio decides alone: > 0.45 front, < 0.2 side.
 
     Parameters
     ----------
     image : ndarray, shape (T, 33, 2)
         Image landmarks in square pixels.
+    world : ndarray, shape (T, 33, 3), optional
+        World landmarks.
     """
-    ls, rs, lh, rh = (image[:, i] for i in (11, 12, 23, 24))
-    width = np.maximum(np.linalg.norm(ls - rs, axis=-1), np.linalg.norm(lh - rh, axis=-1))
-    trunk = np.linalg.norm((ls + rs) / 2 - (lh + rh) / 2, axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = width / trunk
-    ratio = ratio[np.isfinite(ratio)]
-    if ratio.size == 0:
+    ratio_all = width_ratio(image)
+    if not np.isfinite(ratio_all).any():
         return "unknown"
-    r = float(np.median(ratio))
-    return "front" if r > 0.45 else "side" if r < 0.2 else "oblique"
+    if world is None:
+        r = float(np.nanmedian(ratio_all))
+        return "front" if r > 0.45 else "side" if r < 0.2 else "oblique"
+    yaw_all = body_yaw_deg(world)
+    ok = np.isfinite(yaw_all) & np.isfinite(ratio_all)
+    if ok.sum() < 3:
+        return "unknown"
+    q1, q3 = np.percentile(yaw_all[ok], [25, 75])
+    if q3 - q1 > 30:
+        return "oblique"
+    use = ok & deep_frames(world)
+    if not use.any():
+        use = ok
+    yaw, r = float(np.median(yaw_all[use])), float(np.median(ratio_all[use]))
+    if yaw < 25 and r > 0.3:
+        return "front"
+    if yaw > 55 and r < 0.45:
+        return "side"
+    return "oblique"
 
 
 def frame_angles(

@@ -39,6 +39,49 @@ def mask_low_visibility(
     return out
 
 
+def tracking_glitches(
+    time_s: ArrayLike, image: ArrayLike, window_s: float = 1.0, max_jump: float = 1.0
+) -> NDArray[np.bool_]:
+    """Frames where the tracked body is briefly somewhere else (a tracker glitch).
+
+    The hip midpoint is compared with its running median over ``window_s``;
+    frames farther from it than ``max_jump`` trunk lengths (shoulders to hips,
+    the clip's median) are glitches: no real body moves that far and comes back
+    within the window. Frames without a pose are never glitches.
+
+    Parameters
+    ----------
+    time_s : array_like, shape (T,)
+    image : array_like, shape (T, 33, 2)
+        Image landmarks.
+    window_s : float
+    max_jump : float
+
+    Returns
+    -------
+    ndarray of bool, shape (T,)
+    """
+    t = np.asarray(time_s, dtype=float)
+    p = np.asarray(image, dtype=float)
+    hips = (p[:, 23] + p[:, 24]) / 2
+    trunk = np.linalg.norm((p[:, 11] + p[:, 12]) / 2 - hips, axis=-1)
+    ok = np.isfinite(hips).all(axis=1)
+    if ok.sum() < 3 or not np.isfinite(trunk).any():
+        return np.zeros(len(t), dtype=bool)
+    dt = float(np.median(np.diff(t))) if len(t) > 1 else 1.0
+    half = max(1, round(window_s / dt / 2))
+    padded = np.pad(hips, ((half, half), (0, 0)), constant_values=np.nan)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=0)
+    with np.errstate(all="ignore"):
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            centre = np.nanmedian(windows, axis=-1)
+        dev = np.linalg.norm(hips - centre, axis=-1)
+        return ok & (dev > max_jump * float(np.nanmedian(trunk)))
+
+
 def valid_runs(valid: ArrayLike) -> list[tuple[int, int]]:
     """Half-open ``(start, stop)`` index ranges of consecutive True values."""
     v = np.asarray(valid, dtype=bool).astype(np.int8)

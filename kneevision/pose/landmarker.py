@@ -181,7 +181,8 @@ class PoseEstimator:
             self._seen_people = count_people([np.array([(p.x, p.y) for p in lms]) for lms in found])
             if self._seen_people > 1:
                 # Someone else is in view: track several poses from here on.
-                self._tracker.close()
+                with quiet_native_stderr():
+                    self._tracker.close()
                 self._tracker = self._create(self._vision.RunningMode.VIDEO, self.max_people)
                 self._multi = True
         result = self._run(self._tracker, mp_image, ms)

@@ -1,0 +1,75 @@
+"""Pick the protocol from the motion itself (``--protocol auto``).
+
+Decision, in order, each step recorded as a reason in ``summary.json``:
+
+1. **Seated** — thighs near horizontal (≥ 55° from vertical in the 3-D
+   landmarks) in three quarters of the frames → ``seated-twist``.
+2. **Repetitions** of the hips (see :func:`kneevision.protocols.squat.find_reps`).
+3. With repetitions: one foot lifted in half the frames → ``single-leg-squat``;
+   knees at clearly different heights at the bottoms (≥ 15 cm) → ``lunge``;
+   otherwise ``squat``.
+4. Without: one foot lifted in at least 30 % of the frames → ``balance``;
+   otherwise ``squat`` (flagged: no repetitions).
+
+The ankle (knee-to-wall) test and step-downs look like lunges and single-leg
+squats: choose them with ``--protocol``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kneevision.kinematics.angles import angle_between
+from kneevision.protocols.base import Motion
+from kneevision.protocols.single_leg import stance_share
+from kneevision.protocols.squat import find_reps
+
+SEATED_THIGH_DEG = 55.0
+LUNGE_KNEE_GAP_M = 0.15
+
+
+def thigh_inclination(world: np.ndarray) -> np.ndarray:
+    """Angle of each thigh from the world vertical (deg), shape (2, T)."""
+    down = np.array([0.0, 1.0, 0.0])
+    return np.stack(
+        [
+            angle_between(world[:, k] - world[:, h], np.broadcast_to(down, world[:, h].shape))
+            for h, k in ((23, 25), (24, 26))
+        ]
+    )
+
+
+def detect(motion: Motion) -> tuple[str, list[str]]:
+    """The protocol that fits the motion, and why."""
+    reasons: list[str] = []
+    incl = thigh_inclination(motion.world)
+    ok = np.isfinite(incl).all(axis=0)
+    if ok.any():
+        seated_share = float((incl[:, ok].min(axis=0) >= SEATED_THIGH_DEG).mean())
+        if seated_share >= 0.75:
+            reasons.append(f"thighs near horizontal in {100 * seated_share:.0f}% of frames: seated")
+            return "seated-twist", reasons
+        reasons.append(
+            f"thighs near horizontal in only {100 * seated_share:.0f}% of frames: standing"
+        )
+    reps = find_reps(motion)
+    if reps:
+        reasons.append(f"{len(reps)} repetition(s) of the hips going down and up")
+        bottoms = np.array([r.bottom for r in reps])
+        share = stance_share(motion)
+        if share >= 0.5:
+            reasons.append(f"one foot off the floor in {100 * share:.0f}% of frames: single-leg")
+            return "single-leg-squat", reasons
+        gap = np.abs(motion.world[bottoms, 25, 1] - motion.world[bottoms, 26, 1])
+        gap_m = float(np.nanmedian(gap)) if np.isfinite(gap).any() else 0.0
+        if gap_m >= LUNGE_KNEE_GAP_M:
+            reasons.append(f"knees {100 * gap_m:.0f} cm apart in height at the bottoms: a lunge")
+            return "lunge", reasons
+        reasons.append(f"knees level at the bottoms ({100 * gap_m:.0f} cm apart): a squat")
+        return "squat", reasons
+    share = stance_share(motion)
+    if share >= 0.3:
+        reasons.append(f"no repetitions; one foot lifted in {100 * share:.0f}% of frames: balance")
+        return "balance", reasons
+    reasons.append("no repetitions and both feet down: analysed as a squat")
+    return "squat", reasons

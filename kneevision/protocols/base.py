@@ -1,0 +1,362 @@
+"""What every protocol shares: the prepared motion, the `Result` contract, aggregation.
+
+A protocol is a function ``(Motion, Options) → Result``. :func:`prepare` turns a
+:class:`~kneevision.pose.PoseSequence` into cleaned arrays once, so the CLI, the
+live view, batch runs and tests feed every protocol the same thing.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from kneevision.kinematics.asymmetry import MDC, compare_sides
+from kneevision.kinematics.landmarks import SIDES, Side, leg
+from kneevision.kinematics.reps import Rep
+from kneevision.kinematics.series import View, clean_landmarks, estimate_view, frame_angles
+from kneevision.kinematics.signals import tracking_glitches, valid_runs
+from kneevision.pose.sequence import PoseSequence
+
+FloatArray = NDArray[np.float64]
+
+
+@dataclass
+class Motion:
+    """One clip's landmarks, cleaned, with the per-frame angles.
+
+    Attributes
+    ----------
+    time_s : ndarray (T,)
+    image : ndarray (T, 33, 2)
+        Cleaned image landmarks, square pixels, person's left/right.
+    world : ndarray (T, 33, 3)
+        Cleaned world landmarks, metres.
+    raw_image : ndarray (T, 33, 2)
+        Image landmarks as the model gave them (for out-of-frame checks).
+    visibility : ndarray (T, 33)
+    people : ndarray (T,)
+    width, height : int
+    fps : float
+    view : {"front", "side", "oblique", "unknown"}
+    angles : dict
+        Per-frame knee flexion and FPPA (see :func:`~kneevision.kinematics.frame_angles`).
+    facts : dict
+        Run facts from pose estimation (person switches, multi-person mode).
+    """
+
+    time_s: FloatArray
+    image: FloatArray
+    world: FloatArray
+    raw_image: FloatArray
+    visibility: FloatArray
+    people: NDArray[np.int16]
+    width: int
+    height: int
+    fps: float
+    view: View
+    angles: dict[str, FloatArray]
+    facts: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.time_s)
+
+    @property
+    def has_pose(self) -> NDArray[np.bool_]:
+        """Frames with a (cleaned) pose for both hips."""
+        return np.isfinite(self.image[:, 23:25, 0]).all(axis=1)
+
+
+def prepare(
+    seq: PoseSequence,
+    *,
+    vis_threshold: float = 0.5,
+    max_gap_s: float = 0.3,
+    cutoff_hz: float | None = 6.0,
+    view: View | None = None,
+    facts: dict | None = None,
+) -> Motion:
+    """Clean a pose sequence and compute the per-frame angles.
+
+    Parameters
+    ----------
+    seq : PoseSequence
+    vis_threshold, max_gap_s, cutoff_hz : float
+        See :func:`~kneevision.kinematics.series.clean_landmarks`.
+    view : str, optional
+        Force the view instead of estimating it.
+    facts : dict, optional
+        Pose-run facts to carry along (person switches...).
+    """
+    glitch = tracking_glitches(seq.time_s, seq.image)
+    visibility = np.where(glitch[:, None], 0.0, seq.visibility)
+    image, world = (
+        clean_landmarks(
+            seq.time_s,
+            points,
+            visibility,
+            vis_threshold=vis_threshold,
+            max_gap_s=max_gap_s,
+            cutoff_hz=cutoff_hz,
+        )
+        for points in (seq.image, seq.world)
+    )
+    view = view or estimate_view(image, world)
+    return Motion(
+        time_s=seq.time_s,
+        image=image,
+        world=world,
+        raw_image=seq.image,
+        visibility=seq.visibility,
+        people=seq.people,
+        width=seq.width,
+        height=seq.height,
+        fps=seq.fps,
+        view=view,
+        angles=frame_angles(image, world, view),
+        facts={**(facts or {}), "glitch_frames": int(glitch.sum())},
+    )
+
+
+@dataclass
+class Options:
+    """Protocol options (from the command line or a settings file).
+
+    Attributes
+    ----------
+    side : {"left", "right"}, optional
+        The leg tested, when the clip shows one leg and it cannot be told apart.
+    valgus_warn_deg : float
+        FPPA above which a rep is marked as valgus collapse.
+    """
+
+    side: Side | None = None
+    valgus_warn_deg: float = 10.0
+
+
+@dataclass
+class Result:
+    """What a protocol found: the contract shared by CLI, report, live view and batch.
+
+    Attributes
+    ----------
+    protocol : str
+    view : str
+    reps : list of dict
+        One row per repetition and side: ``side``, ``rep``, ``start_s``,
+        ``bottom_s``, ``end_s`` and metrics with units in their names.
+    sides : dict
+        ``left``/``right`` → metric → ``{value, mean, sd, min, max, n}``; ``value``
+        is the headline figure (the mean over reps unless the protocol says otherwise).
+    bilateral : dict
+        Metrics of both legs together (e.g. knee-to-ankle separation), same form.
+    asymmetry : dict
+        Metric → left, right, difference, lsi, mdc, exceeds_mdc, verdict.
+    events : list of dict
+        ``{time_s, side, kind}``, e.g. rep bottoms, touchdowns.
+    quality : list of dict
+        ``{code, message, advice}``.
+    notes : list of str
+        What a reader must know to interpret the numbers.
+    detection : dict
+        How the protocol and view were chosen.
+    series : dict
+        Extra per-frame series (e.g. tibial rotation) for angles.csv and plots.
+    """
+
+    protocol: str
+    view: str
+    reps: list[dict] = field(default_factory=list)
+    sides: dict[str, dict[str, dict]] = field(default_factory=dict)
+    bilateral: dict[str, dict] = field(default_factory=dict)
+    asymmetry: dict[str, dict] = field(default_factory=dict)
+    events: list[dict] = field(default_factory=list)
+    quality: list[dict] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    detection: dict = field(default_factory=dict)
+    series: dict[str, FloatArray] = field(default_factory=dict)
+
+    @property
+    def advice(self) -> list[str]:
+        """How to film better, one line per raised flag (no repeats)."""
+        seen: list[str] = []
+        for f in self.quality:
+            if f.get("advice") and f["advice"] not in seen:
+                seen.append(f["advice"])
+        return seen
+
+    def flag_codes(self) -> list[str]:
+        """Codes of the raised quality flags."""
+        return [f["code"] for f in self.quality]
+
+    def to_dict(self) -> dict:
+        """The summary.json fields (per-frame series excluded)."""
+        return {
+            "protocol": self.protocol,
+            "view": self.view,
+            "detection": self.detection,
+            "reps": self.reps,
+            "sides": self.sides,
+            "bilateral": self.bilateral,
+            "asymmetry": self.asymmetry,
+            "events": self.events,
+            "quality": self.quality,
+            "advice": self.advice,
+            "notes": self.notes,
+        }
+
+
+# --- aggregation -------------------------------------------------------------------------
+
+
+def aggregate(values: Iterable[float], headline: str = "mean") -> dict:
+    """``{value, mean, sd, min, max, n}`` over the finite values (NaN when none)."""
+    v = np.asarray([x for x in values if x is not None], dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        nan = math.nan
+        return {"value": nan, "mean": nan, "sd": nan, "min": nan, "max": nan, "n": 0}
+    stats = {
+        "mean": float(v.mean()),
+        "sd": float(v.std(ddof=1)) if v.size > 1 else math.nan,
+        "min": float(v.min()),
+        "max": float(v.max()),
+        "n": int(v.size),
+    }
+    return {"value": stats[headline], **stats}
+
+
+def summarize_sides(
+    reps: Sequence[dict], metrics: Sequence[str], headline: dict[str, str] | None = None
+) -> dict[str, dict[str, dict]]:
+    """Per-side aggregates of per-rep metrics."""
+    headline = headline or {}
+    out: dict[str, dict[str, dict]] = {}
+    for side in SIDES:
+        rows = [r for r in reps if r.get("side") == side]
+        out[side] = {
+            m: aggregate((r.get(m) for r in rows), headline.get(m, "mean")) for m in metrics
+        }
+    return out
+
+
+def mdc_for(metric: str) -> tuple[float, str] | None:
+    """The minimal detectable change that applies to a metric, with its source."""
+    if "fppa" in metric:
+        return MDC["fppa_deg"]
+    if "rotation" in metric:
+        return MDC["tibial_rotation_deg"]
+    # No MDC for markerless knee flexion: mirroring a clip alone moved MediaPipe's
+    # per-leg flexion by up to ~8° (tests/protocols/test_metamorphic.py), so the
+    # 5° goniometry-style guess would call camera bias a real difference.
+    return None
+
+
+def _unit(metric: str) -> str:
+    for suffix, unit in (("_deg", "°"), ("_pct", "%"), ("_s", " s"), ("_ratio", "")):
+        if metric.endswith(suffix):
+            return unit
+    return ""
+
+
+def asymmetry_table(sides: dict[str, dict[str, dict]], metrics: Sequence[str]) -> dict[str, dict]:
+    """Left versus right on each metric's headline value, judged against its MDC."""
+    out = {}
+    for m in metrics:
+        left = sides.get("left", {}).get(m, {}).get("value", math.nan)
+        right = sides.get("right", {}).get(m, {}).get("value", math.nan)
+        if not (math.isfinite(left) and math.isfinite(right)):
+            continue
+        mdc = mdc_for(m)
+        a = compare_sides(left, right, mdc[0] if mdc else None).to_dict()
+        a["mdc_source"] = mdc[1] if mdc else None
+        a["verdict"] = verdict(m, a)
+        out[m] = a
+    return out
+
+
+def verdict(metric: str, a: dict) -> str:
+    """One sentence on a left–right difference, honest about measurement error."""
+    u = _unit(metric)
+    d = a["difference"]
+    more = "left" if d > 0 else "right"
+    text = f"{more} is {abs(d):.1f}{u} higher" if abs(d) >= 0.05 else "no difference"
+    if a.get("mdc") is None:
+        return f"{text}; no published measurement error to judge it against"
+    if a["exceeds_mdc"]:
+        return f"{text}: beyond measurement error (MDC {a['mdc']:.1f}{u}), a real difference"
+    return f"{text}: within measurement error (MDC {a['mdc']:.1f}{u})"
+
+
+def rep_row(side: str, number: int, rep: Rep, **metrics: float) -> dict:
+    """One row of the per-rep table."""
+    return {
+        "side": side,
+        "rep": number,
+        "start_s": rep.start_s,
+        "bottom_s": rep.bottom_s,
+        "end_s": rep.end_s,
+        **metrics,
+    }
+
+
+def nanmean_rows(*series: FloatArray) -> FloatArray:
+    """Element-wise mean of series, ignoring NaN (NaN where all are NaN), silently."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(np.stack(series), axis=0)
+
+
+# --- geometry helpers shared by the standing protocols -----------------------------------
+
+
+def segment_px(image: FloatArray, a: str, b: str, side: Side) -> FloatArray:
+    """Image length (px) of the segment joint ``a`` → joint ``b`` of one leg, per frame."""
+    j = leg(image, side)
+    return np.linalg.norm(j[b] - j[a], axis=-1)
+
+
+def standing_length_px(image: FloatArray, a: str, b: str) -> float:
+    """Typical unforeshortened image length of a segment (both legs, 90th percentile)."""
+    lengths = np.concatenate([segment_px(image, a, b, s) for s in SIDES])
+    lengths = lengths[np.isfinite(lengths)]
+    return float(np.percentile(lengths, 90)) if lengths.size else math.nan
+
+
+def leg_length_px(image: FloatArray) -> float:
+    """Typical image length of a leg, hip to knee to ankle (see :func:`standing_length_px`)."""
+    return standing_length_px(image, "hip", "knee") + standing_length_px(image, "knee", "ankle")
+
+
+def fill_short_false(mask: NDArray[np.bool_], max_len: int) -> NDArray[np.bool_]:
+    """Close False gaps of at most ``max_len`` samples inside True stretches."""
+    out = np.asarray(mask, bool).copy()
+    for a, b in valid_runs(~out):
+        if a > 0 and b < len(out) and b - a <= max_len:
+            out[a:b] = True
+    return out
+
+
+def seen_enough(values: FloatArray, share: float = 0.5) -> bool:
+    """Whether at least ``share`` of the values (one rep of one leg) were measured."""
+    return bool(values.size and np.isfinite(values).mean() >= share)
+
+
+def fppa_readable(image: FloatArray, side: Side, min_ratio: float = 0.5) -> NDArray[np.bool_]:
+    """Frames where a front-view FPPA means something for one leg.
+
+    The thigh must point down the image and be at least ``min_ratio`` of its
+    standing image length. With a deeply bent hip the thigh points at the camera
+    and its short image flips direction with a pixel of noise (on a real goblet
+    squat FPPA read −120° at full depth).
+    """
+    j = leg(image, side)
+    thigh = j["knee"] - j["hip"]
+    length = np.linalg.norm(thigh, axis=-1)
+    standing = standing_length_px(image, "hip", "knee")
+    with np.errstate(invalid="ignore"):
+        return (length >= min_ratio * standing) & (thigh[..., 1] > 0)

@@ -1,0 +1,177 @@
+"""Quality flags: what went wrong in the filming, in words a patient understands.
+
+Every flag has a code (stable, for programs), a message (what was seen, with
+numbers) and advice (how to film better next time).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kneevision.kinematics.signals import valid_runs
+from kneevision.protocols.base import Motion
+
+#: How to film better when a flag is raised.
+ADVICE: dict[str, str] = {
+    "few_pose_frames": "Keep the whole body in the picture, in good light, for the whole clip.",
+    "low_visibility": "Film in even light (not against a window or the sun), with hips, knees, "
+    "ankles and feet uncovered and in view.",
+    "oblique_view": "Put the camera square to the body: straight in front to see the knees cave "
+    "in, exactly side-on to see depth.",
+    "wrong_view": "Film this test from the view it needs (see the message).",
+    "out_of_frame": "Step back or hold the phone upright so the body stays inside the picture "
+    "from head to toes.",
+    "multiple_people": "Film one person at a time, with nobody else in the picture.",
+    "tracking_jump": "Film one person at a time, with nobody else in the picture.",
+    "low_frame_rate": "Film at 30 frames per second or more (60 for jumps and landings), "
+    "or move more slowly.",
+    "mirrored_suspected": "If the video comes from a front (selfie) camera or was mirrored, "
+    "run again with --mirrored; otherwise check which leg is which on the overlay video.",
+    "no_reps": "Do at least three slow, full repetitions, standing tall for a moment between them.",
+    "fppa_depth": "Knee cave-in (FPPA) is read while the thigh is still seen from the front; "
+    "for it, film single-leg squats or squat to about 60° of knee bend.",
+    "knee_angle_off": "Sit on a chair high enough that the knee is bent at a right angle, "
+    "foot flat on the floor.",
+    "leg_moved": "Keep the thigh still on the chair and turn only the lower leg, "
+    "moving the foot around the heel.",
+    "no_still_start": "Hold the foot still, pointing straight ahead, for two seconds before "
+    "twisting.",
+    "side_missing": "Test both legs (in one clip or one clip per leg) to compare them.",
+    "no_single_leg": "Lift one foot clearly off the floor and hold it there.",
+    "hold_until_end": "Keep filming until the lifted foot touches down.",
+    "same_leg_twice": "Film one clip per leg: the left leg in one, the right leg in the other.",
+    "no_person_long": "Stay in the picture for the whole clip.",
+}
+
+
+def flag(code: str, message: str) -> dict:
+    """A quality flag with its advice."""
+    return {"code": code, "message": message, "advice": ADVICE.get(code, "")}
+
+
+LEG_LANDMARKS = list(range(23, 33))
+
+
+def common_flags(motion: Motion) -> list[dict]:
+    """Flags every protocol checks: pose found, visibility, people, framing, frame rate."""
+    flags = []
+    n = max(len(motion), 1)
+    has = motion.has_pose
+    share = float(has.sum()) / n
+    if share < 0.8:
+        flags.append(
+            flag("few_pose_frames", f"a person was found in only {100 * share:.0f}% of the frames")
+        )
+    many = int((motion.people > 1).sum())
+    if many or motion.facts.get("multi_person_tracking"):
+        flags.append(
+            flag(
+                "multiple_people",
+                f"more than one person was in view ({many} frames); the person first "
+                "followed was analysed, but the numbers may mix people",
+            )
+        )
+    if motion.facts.get("person_jumps"):
+        flags.append(
+            flag(
+                "tracking_jump",
+                f"the tracked body jumped {motion.facts['person_jumps']} time(s) between frames; "
+                "the tracker may have switched people",
+            )
+        )
+    if has.any():
+        vis = float(np.nanmean(motion.visibility[has][:, LEG_LANDMARKS]))
+        if vis < 0.6:
+            flags.append(
+                flag(
+                    "low_visibility",
+                    f"hips, knees, ankles and feet were hard to see (mean visibility {vis:.2f} "
+                    "of 1); backlight, darkness or clothing can cause this",
+                )
+            )
+    out = out_of_frame_share(motion)
+    if out > 0.05:
+        flags.append(
+            flag(
+                "out_of_frame",
+                f"part of the legs was outside the picture in {100 * out:.0f}% of the frames "
+                "with a person",
+            )
+        )
+    left_at = left_frame_at(motion)
+    if left_at is not None:
+        flags.append(
+            flag(
+                "out_of_frame",
+                f"the person left the picture at {left_at:.1f} s; the rest of the clip "
+                "is not analysed",
+            )
+        )
+    if 0 < motion.fps < 24:
+        flags.append(
+            flag(
+                "low_frame_rate", f"frame rate {motion.fps:.0f} fps is low (30 fps or more advised)"
+            )
+        )
+    handed = handedness(motion.world)
+    if np.isfinite(handed) and handed < 0:
+        flags.append(
+            flag(
+                "mirrored_suspected",
+                "left and right look swapped: the body's left–right axis is reversed "
+                "(a mirrored video, or the model confused the legs)",
+            )
+        )
+    return flags
+
+
+def left_frame_at(motion: Motion, min_s: float = 0.3) -> float | None:
+    """When the person walked out of the picture for the end of the clip (≥ ``min_s``)."""
+    raw = motion.raw_image[:, LEG_LANDMARKS]
+    mx, my = 0.005 * motion.width, 0.005 * motion.height
+    with np.errstate(invalid="ignore"):
+        inside = (
+            np.isfinite(raw[..., 0])
+            & (raw[..., 0] > mx)
+            & (raw[..., 0] < motion.width - mx)
+            & (raw[..., 1] > my)
+            & (raw[..., 1] < motion.height - my)
+        ).all(axis=1)
+    t = motion.time_s
+    # A flicker of re-detection (under 0.2 s) does not count as being back in view.
+    stays = [(a, b) for a, b in valid_runs(inside) if t[b - 1] - t[a] >= 0.2]
+    if not stays or stays[-1][1] == len(t):
+        return None
+    last = stays[-1][1]
+    return float(t[last]) if t[-1] - t[last] >= min_s else None
+
+
+def out_of_frame_share(motion: Motion, margin: float = 0.005) -> float:
+    """Share of pose frames where a leg landmark lies outside (or on the edge of) the image."""
+    raw = motion.raw_image[:, LEG_LANDMARKS]
+    has = np.isfinite(raw[..., 0]).any(axis=1)
+    if not has.any():
+        return 0.0
+    mx, my = margin * motion.width, margin * motion.height
+    x, y = raw[has, :, 0], raw[has, :, 1]
+    with np.errstate(invalid="ignore"):
+        outside = (x < mx) | (x > motion.width - mx) | (y < my) | (y > motion.height - my)
+    return float(outside.any(axis=1).mean())
+
+
+def handedness(world: np.ndarray) -> float:
+    """Median sign of the body's left × up · forward in world landmarks.
+
+    +1 for a body whose labelled left is on its left, −1 when left and right are
+    swapped relative to where the feet point (forward = heel → toe, up = hip →
+    shoulder). NaN without the landmarks.
+    """
+    lh, rh, ls, rs = (world[:, i] for i in (23, 24, 11, 12))
+    heel = (world[:, 29] + world[:, 30]) / 2
+    toe = (world[:, 31] + world[:, 32]) / 2
+    left = lh - rh
+    up = (ls + rs) / 2 - (lh + rh) / 2
+    forward = toe - heel
+    s = np.einsum("ij,ij->i", np.cross(left, up), forward)
+    s = s[np.isfinite(s)]
+    return float(np.median(np.sign(s))) if s.size else float("nan")

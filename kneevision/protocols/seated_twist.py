@@ -1,0 +1,234 @@
+"""Seated twist test: tibial internal/external rotation range per leg, left against right.
+
+Tibial rotation θ per frame follows DESIGN §2 (foot axis against the thigh,
+seen along the shank; + internal). Per tested leg: neutral θ0 from the still
+start, IR = max(θ − θ0), ER = max(θ0 − θ), total range, twist cycles, and the
+knee flexion held during the test. The left–right IR difference is judged
+against the minimal detectable change.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from kneevision.kinematics.angles import angle_between, knee_flexion, tibial_rotation
+from kneevision.kinematics.landmarks import SIDES, Side, leg
+from kneevision.kinematics.signals import fill_gaps
+from kneevision.protocols.base import Motion, Options, Result, aggregate, asymmetry_table
+from kneevision.protocols.quality import common_flags, flag
+
+METRICS = (
+    "internal_rotation_deg",
+    "external_rotation_deg",
+    "total_rotation_deg",
+)
+#: A leg counts as tested when its rotation range reaches this (degrees).
+MIN_RANGE_DEG = 8.0
+#: Knee flexion expected during the test (Mossberg & Smith 1983 measured at 70–110°).
+FLEXION_RANGE_DEG = (70.0, 110.0)
+#: Thigh or shank swinging more than this (degrees) means the hip moved.
+MAX_SEGMENT_SWING_DEG = 10.0
+
+
+def rotation_series(world: np.ndarray, side: Side) -> np.ndarray:
+    """Tibial rotation θ (deg, + internal) of one leg per frame, from world landmarks."""
+    j = leg(world, side)
+    return tibial_rotation(j["hip"], j["knee"], j["ankle"], j["heel"], j["toe"], j["other_hip"])
+
+
+def neutral(time_s: np.ndarray, theta: np.ndarray, still_deg: float = 5.0) -> tuple[float, bool]:
+    """Neutral rotation θ0: the median over the still start.
+
+    The still start runs from the first measured frame until θ first leaves the
+    median of its first 0.5 s by more than ``still_deg``. Returns ``(θ0, found)``;
+    when the start is shorter than 0.3 s, θ0 is the median over the whole test
+    and ``found`` is False.
+    """
+    ok = np.flatnonzero(np.isfinite(theta))
+    if ok.size == 0:
+        return math.nan, False
+    t0 = time_s[ok[0]]
+    first = ok[time_s[ok] <= t0 + 0.5]
+    ref = float(np.median(theta[first]))
+    moved = ok[np.abs(theta[ok] - ref) > still_deg]
+    end = moved[0] if moved.size else ok[-1] + 1
+    still = ok[ok < end]
+    if still.size and time_s[still[-1]] - t0 >= 0.3:
+        return float(np.median(theta[still])), True
+    return float(np.nanmedian(theta)), False
+
+
+def twist_cycles(time_s: np.ndarray, rel: np.ndarray, ir: float, er: float) -> list[dict]:
+    """Twist cycles: an inward excursion followed by an outward one.
+
+    Inward means ``rel`` above half the peak internal rotation, outward below
+    half the peak external rotation (hysteresis, so noise around neutral does
+    not count).
+
+    Returns
+    -------
+    list of dict
+        ``start_s`` (entering the inward excursion), ``bottom_s`` (peak internal
+        rotation), ``end_s`` (leaving the outward excursion) and the cycle's
+        internal, external and total rotation in degrees.
+    """
+    inward = np.flatnonzero(np.nan_to_num(rel, nan=0.0) > 0.5 * ir)
+    outward = np.nan_to_num(rel, nan=0.0) < -0.5 * er
+    cycles = []
+    i = 0
+    while i < inward.size:
+        a = inward[i]
+        b = a
+        while i + 1 < inward.size and inward[i + 1] == b + 1:
+            i, b = i + 1, b + 1
+        i += 1
+        after = np.flatnonzero(outward[b:])
+        if after.size == 0:
+            break
+        c = b + after[0]
+        d = c
+        while d + 1 < len(rel) and outward[d + 1]:
+            d += 1
+        if i < inward.size and inward[i] < c:
+            continue  # another inward excursion before going outward: same cycle
+        peak = a + int(np.nanargmax(rel[a : b + 1]))
+        lo = float(np.nanmin(rel[c : d + 1]))
+        cycles.append(
+            {
+                "start_s": float(time_s[a]),
+                "bottom_s": float(time_s[peak]),
+                "end_s": float(time_s[d]),
+                "internal_rotation_deg": float(rel[peak]),
+                "external_rotation_deg": -lo,
+                "total_rotation_deg": float(rel[peak]) - lo,
+            }
+        )
+    return cycles
+
+
+def analyze(motion: Motion, options: Options | None = None) -> Result:
+    """Analyse a seated twist test clip (one leg, both one after the other, or together)."""
+    options = options or Options()
+    result = Result(protocol="seated-twist", view=motion.view)
+    result.quality = common_flags(motion)
+    t = motion.time_s
+    tested: list[Side] = []
+    for side in SIDES:
+        theta = fill_gaps(t, rotation_series(motion.world, side), 0.3)
+        result.series[f"{side}_tibial_rotation_deg"] = theta
+        if not np.isfinite(theta).any():
+            result.sides[side] = {"tested": False}
+            continue
+        theta0, found = neutral(t, theta)
+        rel = theta - theta0
+        ir, er = float(np.nanmax(rel)), float(np.nanmax(-rel))
+        if options.side not in (None, side) or ir + er < MIN_RANGE_DEG:
+            result.sides[side] = {"tested": False}
+            continue
+        tested.append(side)
+        for k, c in enumerate(twist_cycles(t, rel, ir, er), start=1):
+            result.reps.append({"side": side, "rep": k, **c})
+            result.events.append({"time_s": c["bottom_s"], "side": side, "kind": "peak_internal"})
+        cycles = [r for r in result.reps if r["side"] == side]
+        active = np.abs(rel) > 0.25 * max(ir, er)
+        j = leg(motion.world, side)
+        flex = knee_flexion(j["hip"], j["knee"], j["ankle"])
+        flex_med = (
+            float(np.nanmedian(flex[active])) if np.isfinite(flex[active]).any() else math.nan
+        )
+        swing = _segment_swing(j, active)
+        result.sides[side] = {
+            "tested": True,
+            "neutral_deg": {**aggregate([theta0])},
+            "internal_rotation_deg": aggregate([ir], "max"),
+            "external_rotation_deg": aggregate([er], "max"),
+            "total_rotation_deg": aggregate([ir + er], "max"),
+            "cycles": {**aggregate([len(cycles)])},
+            "knee_flexion_deg": aggregate([flex_med]),
+            "thigh_swing_deg": aggregate([swing["thigh"]]),
+            "shank_swing_deg": aggregate([swing["shank"]]),
+        }
+        if not found:
+            result.quality.append(
+                flag("no_still_start", f"{side} leg: no still neutral start; neutral is the median")
+            )
+        lo, hi = FLEXION_RANGE_DEG
+        if math.isfinite(flex_med) and not lo <= flex_med <= hi:
+            result.quality.append(
+                flag(
+                    "knee_angle_off",
+                    f"{side} knee was bent {flex_med:.0f}° during the test (70–110° expected); "
+                    "the rotation range depends on the knee angle",
+                )
+            )
+        moved = {k: v for k, v in swing.items() if v > MAX_SEGMENT_SWING_DEG}
+        if moved:
+            what = " and ".join(f"{k} by {v:.0f}°" for k, v in moved.items())
+            result.quality.append(
+                flag(
+                    "leg_moved",
+                    f"{side} leg: the {what} moved during the twist; hip rotation may be "
+                    "counted as tibial rotation",
+                )
+            )
+    result.asymmetry = asymmetry_table(result.sides, METRICS)
+    if len(tested) == 1:
+        result.quality.append(
+            flag("side_missing", f"only the {tested[0]} leg was twisted; no left–right comparison")
+        )
+    elif not tested:
+        result.quality.append(flag("no_reps", "no twisting of either lower leg was found"))
+    result.notes = [
+        "Tibial rotation is read from the foot's direction against the thigh, seen along the "
+        "shank (+ internal). It includes ankle and foot motion; printed markers on shin and "
+        "thigh (marker mode) measure the tibia itself.",
+        "Reference (Mossberg & Smith 1983, healthy women, seated active rotation): total "
+        "≈ 35/40/44° at 70/90/110° knee flexion, external about twice internal.",
+    ]
+    return result
+
+
+def _segment_swing(j: dict[str, np.ndarray], active: np.ndarray) -> dict[str, float]:
+    """95th percentile of how far the thigh and shank directions move from their still pose."""
+    out = {}
+    for name, (a, b) in {"thigh": ("hip", "knee"), "shank": ("knee", "ankle")}.items():
+        v = j[b] - j[a]
+        ok = np.isfinite(v).all(axis=1)
+        still, moving = ok & ~active, ok & active
+        if not still.any() or not moving.any():
+            out[name] = math.nan
+            continue
+        ref = np.median(v[still], axis=0)
+        out[name] = float(np.percentile(angle_between(v[moving], ref), 95))
+    return out
+
+
+def merge(results: list[Result]) -> Result:
+    """Combine clips filmed one leg per clip into one left–right result.
+
+    Each clip contributes the legs it tested; a leg tested in two clips keeps
+    the first and raises a flag.
+    """
+    merged = Result(protocol=results[0].protocol, view=results[0].view)
+    for r in results:
+        for side in SIDES:
+            if r.sides.get(side, {}).get("tested") and not merged.sides.get(side, {}).get("tested"):
+                merged.sides[side] = r.sides[side]
+                merged.reps += [row for row in r.reps if row["side"] == side]
+            elif r.sides.get(side, {}).get("tested"):
+                merged.quality.append(
+                    flag("same_leg_twice", f"the {side} leg was twisted in more than one clip")
+                )
+        merged.quality += [f for f in r.quality if f["code"] != "side_missing"]
+        merged.notes = r.notes
+    for side in SIDES:
+        merged.sides.setdefault(side, {"tested": False})
+    merged.asymmetry = asymmetry_table(merged.sides, METRICS)
+    missing = [s for s in SIDES if not merged.sides[s].get("tested")]
+    if missing:
+        merged.quality.append(
+            flag("side_missing", f"the {missing[0]} leg was not twisted in any clip")
+        )
+    return merged

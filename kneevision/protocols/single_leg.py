@@ -1,0 +1,262 @@
+"""Single-leg work: single-leg squat, step-down, and single-leg balance.
+
+The stance leg is the one whose foot stays on the floor: per frame, the foot
+whose lowest point (ankle, heel, toe) is higher than the other's by more than
+``LIFT_M`` in the world landmarks is lifted. World landmarks are used because
+they are metric and free of perspective (a far foot looks higher in the image).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import numpy as np
+
+from kneevision.kinematics.angles import knee_abduction, medial_knee_displacement, pelvic_drop
+from kneevision.kinematics.landmarks import JOINTS, SIDES, Side, leg, other
+from kneevision.kinematics.reps import segment_reps
+from kneevision.kinematics.signals import valid_runs
+from kneevision.protocols.base import (
+    Motion,
+    Options,
+    Result,
+    asymmetry_table,
+    fill_short_false,
+    fppa_readable,
+    leg_length_px,
+    rep_row,
+    summarize_sides,
+)
+from kneevision.protocols.quality import common_flags, flag
+
+#: A foot this much (metres) above the other counts as lifted.
+LIFT_M = 0.10
+#: Shortest single-leg stance that counts as a hold or a set, seconds.
+MIN_STANCE_S = 0.5
+
+SLS_METRICS = (
+    "peak_knee_flexion_deg",
+    "fppa_at_peak_flexion_deg",
+    "peak_fppa_deg",
+    "pelvic_drop_deg",
+    "medial_knee_displacement_pct",
+    "knee_abduction_3d_deg",
+)
+BALANCE_METRICS = (
+    "hold_s",
+    "knee_sway_pct_leg",
+    "pelvis_sway_pct_leg",
+    "fppa_drift_deg",
+    "mean_fppa_deg",
+)
+
+
+def foot_low_world(world: np.ndarray, side: Side) -> np.ndarray:
+    """Lowest point of a foot in world landmarks (largest y, as MediaPipe's y points down)."""
+    idx = [JOINTS[n][side] for n in ("ankle", "heel", "toe")]
+    col = world[:, idx, 1]
+    out = np.full(len(world), np.nan)
+    ok = np.isfinite(col).any(axis=1)
+    out[ok] = np.nanmax(col[ok], axis=1)
+    return out
+
+
+def lift_m(world: np.ndarray) -> np.ndarray:
+    """How much higher the left foot is than the right, metres (negative: right higher)."""
+    return foot_low_world(world, "right") - foot_low_world(world, "left")
+
+
+def stance_periods(motion: Motion) -> list[tuple[Side, int, int]]:
+    """Stretches of single-leg stance: ``(stance side, start, stop)`` frame ranges."""
+    lift = lift_m(motion.world)
+    dt = float(np.median(np.diff(motion.time_s))) if len(motion) > 1 else 1 / 30
+    out = []
+    for side, sign in (("right", 1.0), ("left", -1.0)):  # left lifted → right stance
+        with np.errstate(invalid="ignore"):
+            clear, off = sign * lift > LIFT_M, sign * lift > 0.4 * LIFT_M
+        # Hysteresis: a foot lifted clear stays "lifted" while it is off the floor at
+        # all (it sinks toward the floor at the bottom of a single-leg squat).
+        off = fill_short_false(off, max(1, round(0.3 / dt)))
+        for a, b in valid_runs(off):
+            if clear[a:b].any() and motion.time_s[b - 1] - motion.time_s[a] >= MIN_STANCE_S:
+                out.append((side, int(a), int(b)))
+    return sorted(out, key=lambda p: p[1])
+
+
+def stance_share(motion: Motion) -> float:
+    """Share of pose frames with one foot clearly lifted."""
+    lift = lift_m(motion.world)
+    ok = np.isfinite(lift)
+    return float((np.abs(lift[ok]) > LIFT_M).mean()) if ok.any() else 0.0
+
+
+def _start(motion: Motion, options: Options, name: str) -> tuple[Result, list]:
+    """A result with the common flags, and the stance periods (or the forced side)."""
+    result = Result(protocol=name, view=motion.view)
+    result.quality = common_flags(motion)
+    periods = stance_periods(motion)
+    if options.side:
+        periods = [(options.side, 0, len(motion))]
+    if not periods:
+        result.quality.append(
+            flag("no_single_leg", "no stretch of standing on one leg (one foot lifted) was found")
+        )
+    return result, periods
+
+
+def analyze_squat(
+    motion: Motion, options: Options | None = None, *, name: str = "single-leg-squat"
+) -> Result:
+    """Single-leg squat or step-down: per rep FPPA, pelvic drop, knee flexion, stance leg.
+
+    Parameters
+    ----------
+    motion : Motion
+    options : Options, optional
+        ``options.side`` forces the stance leg (else detected from the lifted foot).
+    name : str
+        ``single-leg-squat`` or ``step-down`` (same measures).
+    """
+    options = options or Options()
+    result, periods = _start(motion, options, name)
+    front = motion.view == "front"
+    leg_px = leg_length_px(motion.image)
+    counts = {s: 0 for s in SIDES}
+    fppa_unreadable = 0
+    for side, a, b in periods:
+        t = motion.time_s[a:b]
+        hip_y = motion.image[a:b, JOINTS["hip"][side], 1]
+        depth = 100 * (hip_y - np.nanpercentile(hip_y, 5)) / leg_px
+        for rep in segment_reps(t, depth, min_excursion=8.0, min_duration_s=0.8):
+            i0, ib, i1 = a + rep.start, a + rep.bottom, a + rep.end
+            flex_series = motion.angles[f"{side}_knee_flexion_deg"]
+            win = flex_series[i0 : i1 + 1]
+            if np.isfinite(win).any():
+                ib = i0 + int(np.nanargmax(win))
+            img, wld = leg(motion.image[ib], side), leg(motion.world[ib], side)
+            m = {"peak_knee_flexion_deg": float(flex_series[ib])}
+            fp = np.where(
+                fppa_readable(motion.image, side), motion.angles[f"{side}_fppa_deg"], np.nan
+            )
+            if front:
+                m["fppa_at_peak_flexion_deg"] = float(fp[ib])
+                m["peak_fppa_deg"] = (
+                    float(np.nanmax(fp[i0 : i1 + 1]))
+                    if np.isfinite(fp[i0 : i1 + 1]).any()
+                    else math.nan
+                )
+                fppa_unreadable += not math.isfinite(m["fppa_at_peak_flexion_deg"])
+                m["medial_knee_displacement_pct"] = float(
+                    medial_knee_displacement(
+                        img["hip"], img["knee"], img["ankle"], img["other_hip"]
+                    )
+                )
+                drop = pelvic_drop(
+                    motion.image[i0 : i1 + 1, JOINTS["hip"][side]],
+                    motion.image[i0 : i1 + 1, JOINTS["hip"][other(side)]],
+                )
+                m["pelvic_drop_deg"] = (
+                    float(np.nanmax(drop)) if np.isfinite(drop).any() else math.nan
+                )
+            else:
+                m |= {
+                    k: math.nan
+                    for k in (
+                        "fppa_at_peak_flexion_deg",
+                        "peak_fppa_deg",
+                        "medial_knee_displacement_pct",
+                        "pelvic_drop_deg",
+                    )
+                }
+            m["knee_abduction_3d_deg"] = float(
+                knee_abduction(wld["hip"], wld["knee"], wld["ankle"], wld["other_hip"])
+            )
+            valgus = m["peak_fppa_deg"]
+            m["valgus_warning"] = bool(math.isfinite(valgus) and valgus > options.valgus_warn_deg)
+            counts[side] += 1
+            shifted = replace(rep, start=i0, bottom=ib, end=i1, bottom_s=float(motion.time_s[ib]))
+            result.reps.append(rep_row(side, counts[side], shifted, **m))
+            result.events.append(
+                {"time_s": float(motion.time_s[ib]), "side": side, "kind": "bottom"}
+            )
+    result.sides = summarize_sides(result.reps, SLS_METRICS, headline={"peak_fppa_deg": "max"})
+    result.asymmetry = asymmetry_table(result.sides, SLS_METRICS)
+    if periods and not result.reps:
+        result.quality.append(
+            flag("no_reps", "single-leg stance was found but no squat repetition")
+        )
+    tested = [s for s in SIDES if counts[s]]
+    if len(tested) == 1:
+        result.quality.append(
+            flag("side_missing", f"only the {tested[0]} leg was tested; no left–right comparison")
+        )
+    if not front:
+        result.quality.append(
+            flag("wrong_view", f"view is {motion.view}: FPPA and pelvic drop need a front view")
+        )
+    if fppa_unreadable:
+        result.quality.append(
+            flag(
+                "fppa_depth", f"the thigh pointed at the camera at {fppa_unreadable} rep bottom(s)"
+            )
+        )
+    result.notes = [
+        "The stance leg is the one whose foot stays on the floor (the other at least "
+        f"{100 * LIFT_M:.0f} cm higher in the 3-D landmarks).",
+        "Pelvic drop is the tilt of the hip line in the image, + when the free side drops.",
+    ]
+    return result
+
+
+def analyze_balance(motion: Motion, options: Options | None = None) -> Result:
+    """Single-leg balance: hold time, knee and pelvis sway, valgus drift, per stance leg."""
+    options = options or Options()
+    result, periods = _start(motion, options, "balance")
+    leg_px = leg_length_px(motion.image)
+    counts = {s: 0 for s in SIDES}
+    for side, a, b in periods:
+        t = motion.time_s[a:b]
+        knee_x = motion.image[a:b, JOINTS["knee"][side], 0]
+        pelvis_x = (motion.image[a:b, 23, 0] + motion.image[a:b, 24, 0]) / 2
+        fp = motion.angles[f"{side}_fppa_deg"][a:b]
+        ok = np.isfinite(fp)
+        drift = math.nan
+        if ok.sum() >= 3 and t[ok][-1] > t[ok][0]:
+            drift = float(np.polyfit(t[ok], fp[ok], 1)[0] * (t[-1] - t[0]))
+        counts[side] += 1
+        to_end = b >= len(motion) - 1
+        row = {
+            "side": side,
+            "rep": counts[side],
+            "start_s": float(t[0]),
+            "bottom_s": None,
+            "end_s": float(t[-1]),
+            "hold_s": float(t[-1] - t[0]),
+            "held_to_end_of_clip": bool(to_end),
+            "knee_sway_pct_leg": float(100 * np.nanstd(knee_x) / leg_px),
+            "pelvis_sway_pct_leg": float(100 * np.nanstd(pelvis_x) / leg_px),
+            "fppa_drift_deg": drift if motion.view == "front" else math.nan,
+            "mean_fppa_deg": float(np.nanmean(fp))
+            if ok.any() and motion.view == "front"
+            else math.nan,
+        }
+        result.reps.append(row)
+        if not to_end:
+            result.events.append({"time_s": float(t[-1]), "side": other(side), "kind": "touchdown"})
+    result.sides = summarize_sides(result.reps, BALANCE_METRICS, headline={"hold_s": "max"})
+    result.asymmetry = asymmetry_table(result.sides, BALANCE_METRICS)
+    if any(r["held_to_end_of_clip"] for r in result.reps):
+        result.quality.append(
+            flag(
+                "hold_until_end",
+                "the clip ended before the lifted foot touched down: hold time is a lower bound",
+            )
+        )
+    result.notes = [
+        "Sway is the standard deviation of the knee's and the pelvis's side-to-side "
+        "position in the image, in % of leg length.",
+        "FPPA drift is the change of the stance knee's FPPA over the hold (linear trend), "
+        "front view only.",
+    ]
+    return result

@@ -1,0 +1,238 @@
+"""Each protocol on synthetic scenes with known answers, seen through known cameras."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from kneevision import synthetic as S
+from kneevision.kinematics import (
+    SIDES,
+    ankle_dorsiflexion,
+    fppa,
+    knee_ankle_separation_ratio,
+    knee_flexion,
+    leg,
+)
+from kneevision.protocols import Options, prepare, run
+from kneevision.protocols.seated_twist import merge
+
+FRONT = S.Camera.facing([0, 0.6, 0], distance=3.5)
+SIDE = S.Camera.facing([0, 0.6, 0], distance=3.5, azimuth_deg=90)
+
+
+def rows(result, side):
+    return [r for r in result.reps if r["side"] == side]
+
+
+def analyse(scene, camera, protocol="auto", noise=True, **kw):
+    """Observe a scene (0.5 px and 3 mm noise unless ``noise=False``) and run a protocol."""
+    px, m = (0.5, 0.003) if noise else (0.0, 0.0)
+    motion = prepare(scene.observe(camera, noise_px=px, noise_m=m, seed=1))
+    return motion, run(protocol, motion, Options(**kw))
+
+
+def frame_at(motion, t):
+    return int(np.argmin(np.abs(motion.time_s - t)))
+
+
+def test_squat_front_reps_fppa_kasr_flexion_and_asymmetry():
+    valgus = {"left": np.array([14.0, 16, 15, 17, 15]), "right": np.zeros(5)}
+    scene = S.squat_scene(5, depth_deg=50.0, valgus_deg=valgus, rep_s=2.4)
+    motion, r = analyse(scene, FRONT)
+    assert r.protocol == "squat" and r.view == "front"
+    assert r.detection["requested"] == "auto" and r.detection["reasons"]
+    exact = scene.observe(FRONT)
+    for side in SIDES:
+        reps = rows(r, side)
+        assert [x["rep"] for x in reps] == [1, 2, 3, 4, 5]
+        for x, (start, _, end) in zip(reps, scene.reps, strict=True):
+            assert start < x["bottom_s"] < end
+            i = frame_at(motion, x["bottom_s"])
+            # 3-D flexion is the included angle, which also holds the abduction
+            w = leg(scene.world[i], side)
+            included = float(knee_flexion(w["hip"], w["knee"], w["ankle"]))
+            assert abs(x["peak_knee_flexion_deg"] - included) < 1.5
+            # FPPA at peak flexion equals the exact image FPPA of that frame
+            j = leg(exact.image, side)
+            true = float(fppa(j["hip"][i], j["knee"][i], j["ankle"][i], j["other_hip"][i]))
+            assert abs(x["fppa_at_peak_flexion_deg"] - true) < 1.5  # 0.5 px noise
+            assert x["descent_s"] + x["ascent_s"] == pytest.approx(x["duration_s"])
+            assert 1.2 < x["duration_s"] < 2.6
+    for x in rows(r, "left"):
+        p = exact.image[frame_at(motion, x["bottom_s"])]
+        true_kasr = float(knee_ankle_separation_ratio(p[25], p[26], p[27], p[28]))
+        assert abs(x["knee_ankle_separation_ratio"] - true_kasr) < 0.03
+    # valgus left only: left FPPA clearly positive, right near 0, difference beyond the MDC
+    left, right = (
+        r.sides["left"]["peak_fppa_deg"]["value"],
+        r.sides["right"]["peak_fppa_deg"]["value"],
+    )
+    assert left > 10 and abs(right) < 3
+    a = r.asymmetry["peak_fppa_deg"]
+    assert (
+        a["exceeds_mdc"] is True and a["mdc"] == 8.9 and "beyond measurement error" in a["verdict"]
+    )
+    assert all(x["valgus_warning"] for x in rows(r, "left"))
+    assert not any(x["valgus_warning"] for x in rows(r, "right"))
+    assert r.sides["left"]["peak_knee_flexion_deg"]["n"] == 5
+    assert "no_reps" not in r.flag_codes() and "fppa_depth" not in r.flag_codes()
+
+
+def test_deep_squat_leaves_fppa_empty_and_says_why():
+    scene = S.squat_scene(3, depth_deg=100.0)
+    _, r = analyse(scene, FRONT)
+    assert r.protocol == "squat" and len(rows(r, "left")) == 3
+    assert all(math.isnan(x["fppa_at_peak_flexion_deg"]) for x in r.reps)
+    assert "fppa_depth" in r.flag_codes()
+    assert all(f["advice"] for f in r.quality)
+
+
+def test_squat_side_view_depth_only_near_leg():
+    scene = S.squat_scene(4, depth_deg=90.0)
+    _, r = analyse(scene, SIDE, noise=False)
+    assert r.view == "side" and r.protocol == "squat"
+    assert "wrong_view" in r.flag_codes()
+    near = [s for s in SIDES if np.isfinite(r.sides[s]["peak_knee_flexion_deg"]["value"])]
+    assert len(near) == 1  # the far leg is not reported from the side
+    assert abs(r.sides[near[0]]["peak_knee_flexion_deg"]["value"] - 90.0) < 2.0
+    assert all(math.isnan(x["peak_fppa_deg"]) for x in r.reps)
+
+
+@pytest.mark.parametrize("stance", SIDES)
+def test_single_leg_squat_stance_leg_and_fppa(stance):
+    scene = S.squat_scene(4, depth_deg=45.0, valgus_deg=8.0, single_leg=stance, lead_s=1.5)
+    motion, r = analyse(scene, FRONT)
+    assert r.protocol == "single-leg-squat"
+    assert [x["side"] for x in r.reps] == [stance] * 4
+    exact = scene.observe(FRONT)
+    j = leg(exact.image, stance)
+    true = fppa(j["hip"], j["knee"], j["ankle"], j["other_hip"])
+    for x in r.reps:
+        i = frame_at(motion, x["bottom_s"])
+        assert abs(x["fppa_at_peak_flexion_deg"] - true[i]) < 1.0
+        w = leg(scene.world[i], stance)
+        included = float(knee_flexion(w["hip"], w["knee"], w["ankle"]))
+        assert abs(x["peak_knee_flexion_deg"] - included) < 2.0
+        assert abs(x["pelvic_drop_deg"]) < 2.0  # the synthetic pelvis stays level
+    assert "side_missing" in r.flag_codes()
+
+
+def test_balance_hold_on_one_leg():
+    scene = S.squat_scene(0, single_leg="right", lead_s=6.0)
+    _, r = analyse(scene, FRONT)
+    assert r.protocol == "balance"
+    assert len(r.reps) == 1 and r.reps[0]["side"] == "right"
+    assert r.reps[0]["hold_s"] == pytest.approx(scene.time_s[-1], abs=0.1)
+    assert r.reps[0]["held_to_end_of_clip"] is True
+    assert "hold_until_end" in r.flag_codes()
+    assert r.reps[0]["knee_sway_pct_leg"] < 1.0  # a still synthetic body barely sways
+
+
+@pytest.mark.parametrize("front_leg", SIDES)
+def test_lunge_leading_leg_and_depth(front_leg):
+    scene = S.lunge_scene(4, front=front_leg, depth_deg=85.0)
+    _, r = analyse(scene, FRONT)
+    assert r.protocol == "lunge"
+    assert [x["side"] for x in r.reps] == [front_leg] * 4
+    for x in r.reps:
+        assert abs(x["peak_knee_flexion_deg"] - 85.0) < 2.0
+
+
+def test_ankle_shank_angle_side_view():
+    scene = S.lunge_scene(3, front="left", depth_deg=60.0)
+    _, r = analyse(scene, SIDE, protocol="ankle", noise=False)
+    assert r.protocol == "ankle" and r.view == "side"
+    j = leg(scene.world, "left")
+    true = ankle_dorsiflexion(j["knee"], j["ankle"], up=(0.0, 1.0, 0.0))  # scene Y is up
+    assert len(r.reps) == 3
+    for x in r.reps:
+        if x["side"] != "left":
+            continue
+        assert abs(x["shank_angle_deg"] - float(np.max(true))) < 1.5
+    assert r.sides["left"]["shank_angle_deg"]["n"] >= 1
+
+
+def test_seated_twist_ranges_cycles_and_verdict():
+    scene = S.seated_twist_scene(
+        internal_deg={"left": 14.0, "right": 26.0}, external_deg={"left": 30.0, "right": 28.0}
+    )
+    _, r = analyse(scene, FRONT)
+    assert r.protocol == "seated-twist"
+    for side, ir, er in (("left", 14.0, 30.0), ("right", 26.0, 28.0)):
+        s = r.sides[side]
+        assert s["tested"] is True
+        # 3 mm landmark noise on a 16 cm foot: the peaks read up to ~2° high
+        assert abs(s["internal_rotation_deg"]["value"] - ir) < 2.0
+        assert abs(s["external_rotation_deg"]["value"] - er) < 2.0
+        assert abs(s["total_rotation_deg"]["value"] - ir - er) < 3.0
+        assert s["cycles"]["value"] == 3
+        assert abs(s["knee_flexion_deg"]["value"] - 90.0) < 2.0
+        assert len(rows(r, side)) == 3
+    a = r.asymmetry["internal_rotation_deg"]
+    assert a["difference"] == pytest.approx(-12.0, abs=2.0)
+    assert a["exceeds_mdc"] is True and a["mdc"] == 3.8
+    assert "left_tibial_rotation_deg" in r.series
+    assert not {"knee_angle_off", "leg_moved", "no_still_start"} & set(r.flag_codes())
+
+
+def test_seated_twist_flags_knee_angle_and_small_difference():
+    scene = S.seated_twist_scene(
+        knee_flexion_deg=55.0, internal_deg=20.0, external_deg=25.0, together=True
+    )
+    _, r = analyse(scene, FRONT, protocol="seated-twist")
+    assert "knee_angle_off" in r.flag_codes()
+    a = r.asymmetry["internal_rotation_deg"]
+    assert a["exceeds_mdc"] is False and "within measurement error" in a["verdict"]
+
+
+def test_seated_twist_one_leg_per_clip_merged():
+    results = []
+    for side, ir in (("left", 12.0), ("right", 24.0)):
+        scene = S.seated_twist_scene(internal_deg=ir, external_deg=30.0, legs=(side,))
+        _, r = analyse(scene, FRONT, protocol="seated-twist")
+        assert [s for s in SIDES if r.sides[s].get("tested")] == [side]
+        assert "side_missing" in r.flag_codes()
+        results.append(r)
+    m = merge(results)
+    assert m.sides["left"]["tested"] and m.sides["right"]["tested"]
+    assert m.asymmetry["internal_rotation_deg"]["difference"] == pytest.approx(-12.0, abs=2.0)
+    assert "side_missing" not in m.flag_codes()
+    assert merge([results[0], results[0]]).flag_codes().count("same_leg_twice") >= 1
+
+
+def test_mirrored_scene_swaps_sides():
+    valgus = {"left": 15.0, "right": 0.0}
+    scene = S.squat_scene(3, depth_deg=50.0, valgus_deg=valgus)
+    seq = scene.observe(FRONT, seed=3)
+    base = run("squat", prepare(seq))
+    flipped = run("squat", prepare(seq.mirrored(flip_coordinates=True)))
+    for side, other in (("left", "right"), ("right", "left")):
+        a = base.sides[side]["peak_fppa_deg"]["value"]
+        b = flipped.sides[other]["peak_fppa_deg"]["value"]
+        assert a == pytest.approx(b, abs=1e-6)
+    assert "mirrored_suspected" not in base.flag_codes() + flipped.flag_codes()
+    # labels swapped without the picture being flipped: the body's left–right is reversed
+    swapped = run("squat", prepare(seq.mirrored(flip_coordinates=False)))
+    assert "mirrored_suspected" in swapped.flag_codes()
+
+
+def test_quality_flags_people_and_framing():
+    scene = S.squat_scene(3, depth_deg=50.0)
+    seq = scene.observe(FRONT)
+    seq.people[:] = 2
+    r = run("squat", prepare(seq, facts={"person_jumps": 2}))
+    assert {"multiple_people", "tracking_jump"} <= set(r.flag_codes())
+    close = S.Camera.facing([0, 1.0, 0], distance=1.2)  # feet below the picture
+    r = run("squat", prepare(scene.observe(close)))
+    assert "out_of_frame" in r.flag_codes()
+    assert r.advice and all(isinstance(a, str) and a for a in r.advice)
+
+
+def test_no_movement_is_flagged_not_invented():
+    scene = S.squat_scene(0, lead_s=5.0)
+    _, r = analyse(scene, FRONT)
+    assert r.reps == [] and "no_reps" in r.flag_codes()
+    assert r.asymmetry == {}
