@@ -97,9 +97,9 @@ def _missing(v: object) -> bool:
 def _fmt_value(metric: str, v: float | None) -> str:
     if _missing(v):
         return "--"
-    unit = "°" if metric.endswith("_deg") else "%" if metric.endswith("_pct") else ""
-    unit = " s" if metric.endswith("_s") else unit
-    return f"{v:.1f}{unit}"
+    from kneevision.protocols.base import unit_of
+
+    return f"{v:.1f}{unit_of(metric)}"
 
 
 def format_result(summary: dict, out_dir: Path | None = None) -> str:
@@ -115,13 +115,10 @@ def format_result(summary: dict, out_dir: Path | None = None) -> str:
         f"reps left {n_reps['left']} / right {n_reps['right']}"
     )
     sides = summary.get("sides", {})
-    metrics = [
-        m
-        for m in (sides.get("left") or {}) | (sides.get("right") or {})
-        if isinstance((sides.get("left") or sides.get("right") or {}).get(m), dict)
-    ]
+    per_side = [sides.get(s) or {} for s in ("left", "right")]
+    metrics = dict.fromkeys(m for d in per_side for m, v in d.items() if isinstance(v, dict))
     for m in metrics:
-        vals = [(sides.get(s) or {}).get(m, {}) for s in ("left", "right")]
+        vals = [d.get(m, {}) for d in per_side]
         if all(not v or _missing(v.get("value")) for v in vals):
             continue
         label = m.replace("_deg", "").replace("_pct", "").replace("_", " ")

@@ -260,7 +260,6 @@ def analyze(
         motion, result = evaluate(seq, settings, facts)
         t = seq.time_s
         angles = {**motion.angles, **result.series}
-        view = motion.view
         seq.save(tmp / "pose.npz")
         write_landmarks_csv(tmp / "landmarks.csv", seq)
         write_table_csv(tmp / "angles.csv", {"frame": np.arange(len(seq)), "time_s": t, **angles})
@@ -278,7 +277,6 @@ def analyze(
             "settings": settings.to_dict(),
             "frames_with_pose": seq.frames_with_pose,
             **result.to_dict(),
-            "view": view,
             "angles": {
                 name: {"min": np.nanmin(v), "max": np.nanmax(v), "median": np.nanmedian(v)}
                 if np.isfinite(v).any()

@@ -11,7 +11,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from kneevision.kinematics.angles import fppa, knee_flexion
+from kneevision.kinematics.angles import _unit, fppa, knee_flexion
 from kneevision.kinematics.landmarks import SIDES, leg
 from kneevision.kinematics.signals import fill_gaps, lowpass, mask_low_visibility
 
@@ -60,12 +60,7 @@ def body_yaw_deg(world: FloatArray) -> FloatArray:
     (MediaPipe's camera-aligned frame), measured about the vertical against the
     camera's x axis: 0° facing toward or away from the camera, 90° side-on.
     """
-
-    def unit(v: FloatArray) -> FloatArray:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return v / np.linalg.norm(v, axis=-1, keepdims=True)
-
-    line = unit(world[:, 11] - world[:, 12]) + unit(world[:, 23] - world[:, 24])
+    line = _unit(world[:, 11] - world[:, 12]) + _unit(world[:, 23] - world[:, 24])
     yaw = np.abs(np.degrees(np.arctan2(line[:, 2], line[:, 0])))
     return np.minimum(yaw, 180.0 - yaw)
 

@@ -8,6 +8,8 @@ the causal choice for live use.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import signal as sps
@@ -72,12 +74,10 @@ def tracking_glitches(
     half = max(1, round(window_s / dt / 2))
     padded = np.pad(hips, ((half, half), (0, 0)), constant_values=np.nan)
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1, axis=0)
-    with np.errstate(all="ignore"):
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            centre = np.nanmedian(windows, axis=-1)
+    with warnings.catch_warnings():  # all-NaN windows at the clip's edges are expected
+        warnings.simplefilter("ignore", RuntimeWarning)
+        centre = np.nanmedian(windows, axis=-1)
+    with np.errstate(invalid="ignore"):
         dev = np.linalg.norm(hips - centre, axis=-1)
         return ok & (dev > max_jump * float(np.nanmedian(trunk)))
 

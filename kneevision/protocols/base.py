@@ -11,6 +11,7 @@ import math
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -69,6 +70,14 @@ class Motion:
     def has_pose(self) -> NDArray[np.bool_]:
         """Frames with a (cleaned) pose for both hips."""
         return np.isfinite(self.image[:, 23:25, 0]).all(axis=1)
+
+    @cached_property
+    def readable_fppa(self) -> dict[str, FloatArray]:
+        """FPPA per side, NaN on frames where it cannot be read (:func:`fppa_readable`)."""
+        return {
+            s: np.where(fppa_readable(self.image, s), self.angles[f"{s}_fppa_deg"], np.nan)
+            for s in SIDES
+        }
 
 
 def prepare(
@@ -251,12 +260,13 @@ def mdc_for(metric: str) -> tuple[float, str] | None:
     if "rotation" in metric:
         return MDC["tibial_rotation_deg"]
     # No MDC for markerless knee flexion: mirroring a clip alone moved MediaPipe's
-    # per-leg flexion by up to ~8° (tests/protocols/test_metamorphic.py), so the
+    # per-leg flexion by 6.6° on average (tests/protocols/test_metamorphic.py), so the
     # 5° goniometry-style guess would call camera bias a real difference.
     return None
 
 
-def _unit(metric: str) -> str:
+def unit_of(metric: str) -> str:
+    """Display unit of a metric, from the suffix of its name."""
     for suffix, unit in (("_deg", "°"), ("_pct", "%"), ("_s", " s"), ("_ratio", "")):
         if metric.endswith(suffix):
             return unit
@@ -281,7 +291,7 @@ def asymmetry_table(sides: dict[str, dict[str, dict]], metrics: Sequence[str]) -
 
 def verdict(metric: str, a: dict) -> str:
     """One sentence on a left–right difference, honest about measurement error."""
-    u = _unit(metric)
+    u = unit_of(metric)
     d = a["difference"]
     more = "left" if d > 0 else "right"
     text = f"{more} is {abs(d):.1f}{u} higher" if abs(d) >= 0.05 else "no difference"
@@ -302,6 +312,20 @@ def rep_row(side: str, number: int, rep: Rep, **metrics: float) -> dict:
         "end_s": rep.end_s,
         **metrics,
     }
+
+
+def peak(values: FloatArray) -> tuple[float, int | None]:
+    """Largest finite value and its index; ``(nan, None)`` when there is none."""
+    if not np.isfinite(values).any():
+        return math.nan, None
+    i = int(np.nanargmax(values))
+    return float(values[i]), i
+
+
+def peak_frame(values: FloatArray, start: int, end: int, default: int) -> int:
+    """Frame of the largest finite value in ``values[start:end + 1]`` (``default`` if none)."""
+    i = peak(values[start : end + 1])[1]
+    return default if i is None else start + i
 
 
 def nanmean_rows(*series: FloatArray) -> FloatArray:

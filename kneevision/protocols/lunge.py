@@ -20,7 +20,8 @@ from kneevision.protocols.base import (
     Options,
     Result,
     asymmetry_table,
-    fppa_readable,
+    peak,
+    peak_frame,
     rep_row,
     summarize_sides,
 )
@@ -76,9 +77,7 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
             continue
         win = slice(rep.start, rep.end + 1)
         flex = motion.angles[f"{side}_knee_flexion_deg"]
-        ib = rep.bottom
-        if np.isfinite(flex[win]).any():
-            ib = rep.start + int(np.nanargmax(flex[win]))
+        ib = peak_frame(flex, rep.start, rep.end, rep.bottom)
         m = {
             "peak_knee_flexion_deg": float(flex[ib]),
             "descent_s": rep.bottom_s - rep.start_s,
@@ -86,10 +85,10 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
         }
         nan = math.nan
         if front:
-            fp = np.where(fppa_readable(motion.image, side), motion.angles[f"{side}_fppa_deg"], nan)
+            fp = motion.readable_fppa[side]
             j = leg(motion.image[ib], side)
             m["fppa_at_peak_flexion_deg"] = float(fp[ib])
-            m["peak_fppa_deg"] = float(np.nanmax(fp[win])) if np.isfinite(fp[win]).any() else nan
+            m["peak_fppa_deg"] = peak(fp[win])[0]
             unreadable += not math.isfinite(m["fppa_at_peak_flexion_deg"])
             m["knee_over_foot_medial_pct"] = knee_over_foot_pct(motion.image[ib], side)
             m["medial_knee_displacement_pct"] = float(
@@ -161,7 +160,7 @@ def analyze_ankle(motion: Motion, options: Options | None = None) -> Result:
         side = options.side or front_foot(motion.image[rep.bottom])
         if side is None or not np.isfinite(shank[side][win]).any():
             continue
-        ib = rep.start + int(np.nanargmax(shank[side][win]))
+        ib = peak_frame(shank[side], rep.start, rep.end, rep.bottom)
         counts[side] += 1
         result.reps.append(
             rep_row(

@@ -125,18 +125,20 @@ def common_flags(motion: Motion) -> list[dict]:
     return flags
 
 
+def legs_in_picture(motion: Motion, margin: float = 0.005) -> np.ndarray:
+    """Per frame: 1 when every leg landmark lies inside the picture (by ``margin`` of its
+    size), 0 when one lies outside or on the edge, NaN without a pose."""
+    raw = motion.raw_image[:, LEG_LANDMARKS]
+    mx, my = margin * motion.width, margin * motion.height
+    x, y = raw[..., 0], raw[..., 1]
+    with np.errstate(invalid="ignore"):
+        inside = ((x > mx) & (x < motion.width - mx) & (y > my) & (y < motion.height - my)).all(1)
+    return np.where(np.isfinite(x).any(axis=1), inside.astype(float), np.nan)
+
+
 def left_frame_at(motion: Motion, min_s: float = 0.3) -> float | None:
     """When the person walked out of the picture for the end of the clip (≥ ``min_s``)."""
-    raw = motion.raw_image[:, LEG_LANDMARKS]
-    mx, my = 0.005 * motion.width, 0.005 * motion.height
-    with np.errstate(invalid="ignore"):
-        inside = (
-            np.isfinite(raw[..., 0])
-            & (raw[..., 0] > mx)
-            & (raw[..., 0] < motion.width - mx)
-            & (raw[..., 1] > my)
-            & (raw[..., 1] < motion.height - my)
-        ).all(axis=1)
+    inside = legs_in_picture(motion) == 1
     t = motion.time_s
     # A flicker of re-detection (under 0.2 s) does not count as being back in view.
     stays = [(a, b) for a, b in valid_runs(inside) if t[b - 1] - t[a] >= 0.2]
@@ -146,17 +148,11 @@ def left_frame_at(motion: Motion, min_s: float = 0.3) -> float | None:
     return float(t[last]) if t[-1] - t[last] >= min_s else None
 
 
-def out_of_frame_share(motion: Motion, margin: float = 0.005) -> float:
+def out_of_frame_share(motion: Motion) -> float:
     """Share of pose frames where a leg landmark lies outside (or on the edge of) the image."""
-    raw = motion.raw_image[:, LEG_LANDMARKS]
-    has = np.isfinite(raw[..., 0]).any(axis=1)
-    if not has.any():
-        return 0.0
-    mx, my = margin * motion.width, margin * motion.height
-    x, y = raw[has, :, 0], raw[has, :, 1]
-    with np.errstate(invalid="ignore"):
-        outside = (x < mx) | (x > motion.width - mx) | (y < my) | (y > motion.height - my)
-    return float(outside.any(axis=1).mean())
+    inside = legs_in_picture(motion)
+    seen = inside[np.isfinite(inside)]
+    return float((seen == 0).mean()) if seen.size else 0.0
 
 
 def handedness(world: np.ndarray) -> float:

@@ -141,11 +141,11 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
         swing = _segment_swing(j, active)
         result.sides[side] = {
             "tested": True,
-            "neutral_deg": {**aggregate([theta0])},
+            "neutral_deg": aggregate([theta0]),
             "internal_rotation_deg": aggregate([ir], "max"),
             "external_rotation_deg": aggregate([er], "max"),
             "total_rotation_deg": aggregate([ir + er], "max"),
-            "cycles": {**aggregate([len(cycles)])},
+            "cycles": aggregate([len(cycles)]),
             "knee_flexion_deg": aggregate([flex_med]),
             "thigh_swing_deg": aggregate([swing["thigh"]]),
             "shank_swing_deg": aggregate([swing["shank"]]),

@@ -23,8 +23,9 @@ from kneevision.protocols.base import (
     Result,
     asymmetry_table,
     fill_short_false,
-    fppa_readable,
     leg_length_px,
+    peak,
+    peak_frame,
     rep_row,
     summarize_sides,
 )
@@ -131,21 +132,13 @@ def analyze_squat(
         for rep in segment_reps(t, depth, min_excursion=8.0, min_duration_s=0.8):
             i0, ib, i1 = a + rep.start, a + rep.bottom, a + rep.end
             flex_series = motion.angles[f"{side}_knee_flexion_deg"]
-            win = flex_series[i0 : i1 + 1]
-            if np.isfinite(win).any():
-                ib = i0 + int(np.nanargmax(win))
+            ib = peak_frame(flex_series, i0, i1, ib)
             img, wld = leg(motion.image[ib], side), leg(motion.world[ib], side)
             m = {"peak_knee_flexion_deg": float(flex_series[ib])}
-            fp = np.where(
-                fppa_readable(motion.image, side), motion.angles[f"{side}_fppa_deg"], np.nan
-            )
+            fp = motion.readable_fppa[side]
             if front:
                 m["fppa_at_peak_flexion_deg"] = float(fp[ib])
-                m["peak_fppa_deg"] = (
-                    float(np.nanmax(fp[i0 : i1 + 1]))
-                    if np.isfinite(fp[i0 : i1 + 1]).any()
-                    else math.nan
-                )
+                m["peak_fppa_deg"] = peak(fp[i0 : i1 + 1])[0]
                 fppa_unreadable += not math.isfinite(m["fppa_at_peak_flexion_deg"])
                 m["medial_knee_displacement_pct"] = float(
                     medial_knee_displacement(

@@ -24,8 +24,8 @@ from kneevision.protocols.base import (
     Result,
     aggregate,
     asymmetry_table,
-    fppa_readable,
     leg_length_px,
+    peak,
     rep_row,
     seen_enough,
     summarize_sides,
@@ -80,19 +80,12 @@ def find_reps(motion: Motion) -> list[Rep]:
     )
 
 
-def _peak(values: np.ndarray, window: slice) -> tuple[float, int | None]:
-    w = values[window]
-    if not np.isfinite(w).any():
-        return math.nan, None
-    i = int(np.nanargmax(w))
-    return float(w[i]), window.start + i
-
-
 def side_metrics(motion: Motion, rep: Rep, side: str, front: bool) -> dict:
     """Per-rep metrics of one leg: depth, FPPA at peak flexion and at its peak, MKD."""
     a = motion.angles
     win = slice(rep.start, rep.end + 1)
-    flex, i_peak = _peak(a[f"{side}_knee_flexion_deg"], win)
+    flex, i = peak(a[f"{side}_knee_flexion_deg"][win])
+    i_peak = None if i is None else rep.start + i
     if not seen_enough(a[f"{side}_knee_flexion_deg"][win]):
         flex, i_peak = math.nan, None  # e.g. the far leg, hidden in a side view
     out = {"peak_knee_flexion_deg": flex}
@@ -105,12 +98,11 @@ def side_metrics(motion: Motion, rep: Rep, side: str, front: bool) -> dict:
     )
     if not front or i_peak is None:
         return out
-    readable = fppa_readable(motion.image, side)
-    fp = np.where(readable, a[f"{side}_fppa_deg"], np.nan)
+    fp = motion.readable_fppa[side]
     out["fppa_at_peak_flexion_deg"] = float(fp[i_peak])
-    out["peak_fppa_deg"] = _peak(fp, win)[0]
+    out["peak_fppa_deg"] = peak(fp[win])[0]
     img, wld = leg(motion.image[i_peak], side), leg(motion.world[i_peak], side)
-    if readable[i_peak]:  # same geometry limit as FPPA: the hip–ankle line needs the thigh
+    if np.isfinite(fp[i_peak]):  # same geometry limit as FPPA: the hip–ankle line needs the thigh
         out["medial_knee_displacement_pct"] = float(
             medial_knee_displacement(img["hip"], img["knee"], img["ankle"], img["other_hip"])
         )

@@ -57,9 +57,10 @@ def per_side(analysis, metric: str) -> dict[str, np.ndarray]:
 def test_mirrored_clip_with_flag_gives_same_sides(runs):
     """Same reps, legs labelled as the person's, per-side values close.
 
-    Measured: mirroring the picture alone moves MediaPipe's per-leg estimates by
-    up to ~8° on this clip (the leg on the image's left reads deeper in both
-    runs), so per-side values agree within 9°, not exactly; a left–right
+    Measured: mirroring the picture alone moves MediaPipe's per-leg knee flexion
+    by 6.6° on average (10° on one rep) and FPPA by ~4° on this clip (the leg on
+    the image's left reads deeper in both runs), so per-side means agree within
+    9°, not exactly; a left–right
     difference smaller than that on one clip is not evidence (see README).
     """
     a, b = runs["original"], runs["mirror"]

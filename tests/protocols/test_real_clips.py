@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import expected_clips, manifest
 
 #: Where the video contradicts expected.tsv ("both"), what it shows instead, checked by
-#: eye on frames at several bottoms: the lateral lunges all step to the person's right
+#: eye on frames at two or three bottoms: the lateral lunges all step to the person's right
 #: (hips over the right foot every time) and the split squats keep the same leg in front
 #: throughout. Which leg leads in the side-on split squat is the model's reading.
 LEADING_LEG_SEEN = {
