@@ -52,7 +52,15 @@ def _settings(args: argparse.Namespace):
     if unknown:
         raise KneeVisionError(f"unknown setting(s): {', '.join(sorted(unknown))}", args.config)
     values = dict(config)
-    for name in ("model", "max_people", "cutoff_hz", "vis_threshold", "protocol", "side"):
+    for name in (
+        "model",
+        "max_people",
+        "cutoff_hz",
+        "vis_threshold",
+        "protocol",
+        "side",
+        "image_fps",
+    ):
         v = getattr(args, name, None)
         if v is not None:
             values[name] = v
@@ -246,6 +254,13 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
         metavar="TOML",
         help="settings file ([analyze] table); command-line options override it",
     )
+    p.add_argument(
+        "--image-fps",
+        type=float,
+        dest="image_fps",
+        metavar="FPS",
+        help="frame rate of a folder of images given instead of a video (default 30)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
 
 
@@ -266,7 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Analyse each clip: landmarks.csv, angles.csv, summary.json, pose.npz "
         "and overlay.mp4 in <clip>_kneevision/.",
     )
-    p.add_argument("videos", nargs="+", metavar="VIDEO", help="video file(s)")
+    p.add_argument(
+        "videos",
+        nargs="+",
+        metavar="VIDEO",
+        help="video file(s), or folder(s) of images taken in order (see --image-fps)",
+    )
     _add_analysis_options(p)
     p.set_defaults(func=cmd_analyze)
 

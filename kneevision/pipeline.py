@@ -1,7 +1,7 @@
-"""Analyse one clip: decode → pose → angles → outputs, overlapped.
+"""Analyse one clip (a video file or a folder of images): decode → pose → angles → outputs.
 
-Decoding runs in a background thread ahead of inference, the overlay video is
-encoded by ffmpeg in its own process fed from another thread, so the main
+Decoding runs in a background thread ahead of inference; the overlay is drawn in
+the encoder's thread and encoded by ffmpeg in its own process, so the main
 thread spends its time in the landmarker, which bounds the whole pipeline.
 """
 
@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from kneevision import __version__, protocols
@@ -28,11 +29,17 @@ from kneevision.outputs import (
     write_table_csv,
 )
 from kneevision.pose.landmarker import PoseEstimator, PoseFrame
-from kneevision.pose.model import ModelFile, sha256_file
+from kneevision.pose.model import ModelFile
 from kneevision.pose.sequence import MIRROR_PERMUTATION, PoseSequence
 from kneevision.protocols import Motion, Options, Result, prepare
 from kneevision.report.overlay import draw_overlay
-from kneevision.video.source import VideoInfo, prefetch, probe_video, read_video
+from kneevision.video.source import (
+    VideoInfo,
+    prefetch,
+    probe_source,
+    read_source,
+    source_sha256,
+)
 from kneevision.video.writer import VideoWriter
 
 #: FPPA above this (degrees of valgus) is drawn in the warning colour.
@@ -53,6 +60,10 @@ class Settings:
         People to look for (see :class:`~kneevision.pose.PoseEstimator`).
     overlay : bool
         Write ``overlay.mp4``.
+    overlay_max_side : int
+        Longest side of the overlay video in pixels (frames are shrunk to fit;
+        0 keeps the clip's size). Encoding full-size frames competes with
+        inference for the CPU.
     vis_threshold : float
         Landmark visibility below which a point counts as missing.
     max_gap_s : float
@@ -63,17 +74,21 @@ class Settings:
         ``auto`` or a protocol name (see :data:`kneevision.protocols.CHOICES`).
     side : str, optional
         The leg tested (``left``/``right``) when it cannot be told from the clip.
+    image_fps : float
+        Frame rate given to a folder of images (they carry no timestamps).
     """
 
     model: str = "full"
     mirrored: bool = False
     max_people: int = 2
     overlay: bool = True
+    overlay_max_side: int = 960
     vis_threshold: float = 0.5
     max_gap_s: float = 0.3
     cutoff_hz: float = 6.0
     protocol: str = "auto"
     side: str | None = None
+    image_fps: float = 30.0
 
     def to_dict(self) -> dict:
         """Plain-dict form."""
@@ -110,6 +125,34 @@ def live_labels(points_img: np.ndarray, points_world: np.ndarray) -> tuple[dict,
     return labels, warn
 
 
+def overlay_renderer(
+    info: VideoInfo, settings: Settings
+) -> tuple[Callable[[tuple[np.ndarray, float, PoseFrame]], np.ndarray], tuple[int, int]]:
+    """A function drawing one overlay frame, and the overlay's frame size.
+
+    It runs in the encoder's thread, in frame order: it smooths the landmarks
+    (One Euro, causal), shrinks the frame to ``settings.overlay_max_side`` and
+    draws the legs and live angles.
+    """
+    smoother = OneEuroFilter(min_cutoff=1.5, beta=0.02)
+    big = max(info.width, info.height)
+    shrink = min(1.0, settings.overlay_max_side / big) if settings.overlay_max_side else 1.0
+    size = (round(info.width * shrink), round(info.height * shrink))
+
+    def render(item: tuple[np.ndarray, float, PoseFrame]) -> np.ndarray:
+        image, time_s, pf = item
+        sm = smoother(time_s, np.concatenate([pf.image, pf.world], axis=1))
+        img_pts, wld_pts = sm[:, :2], sm[:, 2:]
+        if settings.mirrored:
+            img_pts, wld_pts = img_pts[MIRROR_PERMUTATION], wld_pts[MIRROR_PERMUTATION]
+        labels, warn = live_labels(img_pts, wld_pts)
+        if shrink < 1.0:
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        return draw_overlay(image, img_pts * shrink, labels, warn, info.pixel_aspect)
+
+    return render, size
+
+
 def run_pose(
     video: str | Path,
     model: ModelFile,
@@ -127,31 +170,24 @@ def run_pose(
         The landmarks (mirrored back if ``settings.mirrored``) and run facts
         (timing, person switches, multi-person mode).
     """
-    info = info or probe_video(video)
+    info = info or probe_source(video, settings.image_fps)
     frames: list[PoseFrame] = []
     times: list[float] = []
-    smoother = OneEuroFilter(min_cutoff=1.5, beta=0.02)
-    writer = (
-        VideoWriter(overlay_path, info.fps, (info.width, info.height)) if overlay_path else None
-    )
+    writer = None
+    if overlay_path:
+        render, out_size = overlay_renderer(info, settings)
+        writer = VideoWriter(overlay_path, info.fps, out_size, render=render)
     t0 = time.perf_counter()
     try:
         with PoseEstimator(
             model, max_people=settings.max_people, pixel_aspect=info.pixel_aspect
         ) as est:
-            for frame in prefetch(read_video(video)):
+            for frame in prefetch(read_source(video, settings.image_fps)):
                 pf = est.detect(frame.image, frame.time_s)
                 frames.append(pf)
                 times.append(frame.time_s)
                 if writer is not None:
-                    both = np.concatenate([pf.image, pf.world], axis=1)
-                    sm = smoother(frame.time_s, both)
-                    img_pts, wld_pts = sm[:, :2], sm[:, 2:]
-                    if settings.mirrored:
-                        img_pts, wld_pts = img_pts[MIRROR_PERMUTATION], wld_pts[MIRROR_PERMUTATION]
-                    labels, warn = live_labels(img_pts, wld_pts)
-                    draw_overlay(frame.image, img_pts, labels, warn, info.pixel_aspect)
-                    writer.write(frame.image)
+                    writer.write((frame.image, frame.time_s, pf))
                 if progress:
                     progress(1)
             jumps, multi = est.jumps, est.multi_person
@@ -243,7 +279,7 @@ def analyze(
     """
     settings = settings or Settings()
     video = Path(video)
-    info = probe_video(video)
+    info = probe_source(video, settings.image_fps)
     final = output_dir_for(video, out_root).absolute()
     progress = progress_factory(info.frames, video.name) if progress_factory else None
     with atomic_dir(final) as tmp:
@@ -269,7 +305,7 @@ def analyze(
             "kneevision_version": __version__,
             "input": {
                 "path": str(video.resolve()),
-                "sha256": sha256_file(video),
+                "sha256": source_sha256(video),
                 **{k: v for k, v in info.to_dict().items() if k != "path"},
                 "frames_decoded": len(seq),
             },

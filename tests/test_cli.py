@@ -198,6 +198,8 @@ def test_overlay_is_h264(all_clips_analyzed):
     fourcc = int(cap.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode()
     assert fourcc.lower() in ("avc1", "h264")
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 365
+    # shrunk to overlay_max_side (960) on its long side, aspect kept
+    assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (960, 540)
 
 
 def test_readme_quick_start_commands_exist():
@@ -205,3 +207,27 @@ def test_readme_quick_start_commands_exist():
     ci = (REPO / ".ci" / "run").read_text()
     assert "make demo" in readme and "make test" in readme
     assert "make test" in ci
+
+
+def test_image_folder_is_a_source(tmp_path, all_clips_analyzed):
+    """A folder of frames analyses like the video they came from."""
+    import imageio_ffmpeg
+
+    frames = tmp_path / "goblet_frames"
+    frames.mkdir()
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-i", str(BUNDLED),
+         "-frames:v", "45", "-q:v", "2", str(frames / "f%04d.jpg")],
+        check=True,
+    )  # fmt: skip
+    r = run("analyze", str(frames), "--out", str(tmp_path / "o"), "--no-overlay", "-q")
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "o" / "goblet_frames_kneevision"
+    s = json.loads((out / "summary.json").read_text())
+    assert s["input"]["frames"] == 45 and s["input"]["fps"] == 30.0
+    assert len(s["input"]["sha256"]) == 64
+    mine = np.load(out / "pose.npz")["image"]
+    video = np.load(all_clips_analyzed / "front_goblet_squat_home_A_kneevision" / "pose.npz")
+    # same landmarks as from the video, within JPEG re-compression noise
+    err = np.abs(mine[:, 23:29] - video["image"][:45, 23:29])
+    assert np.nanmedian(err) < 3.0

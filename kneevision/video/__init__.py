@@ -4,10 +4,14 @@ from kneevision.video.source import (
     Frame,
     VideoInfo,
     prefetch,
+    probe_image_folder,
+    probe_source,
     probe_video,
     read_camera,
     read_image_folder,
+    read_source,
     read_video,
+    source_sha256,
 )
 from kneevision.video.writer import VideoWriter
 
@@ -16,8 +20,12 @@ __all__ = [
     "VideoInfo",
     "VideoWriter",
     "prefetch",
+    "probe_image_folder",
+    "probe_source",
     "probe_video",
     "read_camera",
     "read_image_folder",
+    "read_source",
     "read_video",
+    "source_sha256",
 ]

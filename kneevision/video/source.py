@@ -8,6 +8,7 @@ time, so variable-frame-rate phone clips keep their true timing.
 
 from __future__ import annotations
 
+import hashlib
 import queue
 import threading
 import time
@@ -207,6 +208,26 @@ def read_video(
         )
 
 
+def _image_files(folder: Path) -> list[Path]:
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise VideoError(
+            "is a directory with no images (" + ", ".join(IMAGE_SUFFIXES) + ")", folder
+        )
+    return files
+
+
+def probe_image_folder(folder: str | Path, fps: float = 30.0) -> VideoInfo:
+    """Describe an image folder as a video: size of its first image, one frame per image."""
+    folder = Path(folder)
+    files = _image_files(folder)
+    image = cv2.imread(str(files[0]), cv2.IMREAD_COLOR)
+    if image is None:
+        raise VideoError("not a readable image", files[0])
+    h, w = image.shape[:2]
+    return VideoInfo(str(folder), w, h, 0, fps, len(files), len(files) / fps)
+
+
 def read_image_folder(folder: str | Path, fps: float = 30.0) -> Iterator[Frame]:
     """Yield the images of a folder, sorted by name, as frames at ``fps``.
 
@@ -215,15 +236,37 @@ def read_image_folder(folder: str | Path, fps: float = 30.0) -> Iterator[Frame]:
     VideoError
         When the folder holds no readable image.
     """
-    folder = Path(folder)
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise VideoError("folder contains no images (" + ", ".join(IMAGE_SUFFIXES) + ")", folder)
-    for i, f in enumerate(files):
+    for i, f in enumerate(_image_files(Path(folder))):
         image = cv2.imread(str(f), cv2.IMREAD_COLOR)
         if image is None:
             raise VideoError("not a readable image", f)
         yield Frame(index=i, time_s=i / fps, image=image)
+
+
+def probe_source(path: str | Path, image_fps: float = 30.0) -> VideoInfo:
+    """:func:`probe_video` for a file, :func:`probe_image_folder` for a folder."""
+    path = Path(path)
+    return probe_image_folder(path, image_fps) if path.is_dir() else probe_video(path)
+
+
+def read_source(path: str | Path, image_fps: float = 30.0) -> Iterator[Frame]:
+    """:func:`read_video` for a file, :func:`read_image_folder` for a folder."""
+    path = Path(path)
+    return read_image_folder(path, image_fps) if path.is_dir() else read_video(path)
+
+
+def source_sha256(path: str | Path) -> str:
+    """SHA-256 of a video file, or of a folder's images (names and bytes, in order)."""
+    path = Path(path)
+    files = _image_files(path) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    for f in files:
+        if path.is_dir():
+            digest.update(f.name.encode())
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()
 
 
 def read_camera(

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import cv2
 import imageio_ffmpeg
@@ -35,6 +37,9 @@ class VideoWriter:
         x264 speed preset; ``veryfast`` keeps encoding well ahead of inference.
     crf : int
         x264 quality (lower is better).
+    render : callable, optional
+        Turns what is given to :meth:`write` into a BGR frame, in the background
+        thread (e.g. drawing an overlay), so the caller's thread is not slowed.
 
     Notes
     -----
@@ -48,6 +53,7 @@ class VideoWriter:
         size: tuple[int, int],
         preset: str = "veryfast",
         crf: int = 23,
+        render: Callable[[Any], np.ndarray] | None = None,
     ) -> None:
         self.path = Path(path)
         self.size = size
@@ -67,6 +73,7 @@ class VideoWriter:
             output_params=["-preset", preset, "-crf", str(crf), "-movflags", "+faststart"],
         )
         self._gen.send(None)
+        self._render = render
         self._queue: queue.Queue = queue.Queue(maxsize=16)
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="kneevision-encode", daemon=True)
@@ -78,19 +85,21 @@ class VideoWriter:
             if self._error is not None:
                 continue
             try:
-                self._gen.send(frame)
+                if self._render is not None:
+                    frame = self._render(frame)
+                if any(self._pad):
+                    frame = cv2.copyMakeBorder(
+                        frame, 0, self._pad[1], 0, self._pad[0], cv2.BORDER_REPLICATE
+                    )
+                self._gen.send(np.ascontiguousarray(frame))
             except BaseException as exc:  # reported by close()
                 self._error = exc
 
-    def write(self, image: np.ndarray) -> None:
-        """Queue one BGR frame of the declared size."""
+    def write(self, item: Any) -> None:
+        """Queue one BGR frame of the declared size (or an item for ``render``)."""
         if self._error is not None:
             raise OutputError(f"video encoding failed: {self._error}", self.path)
-        if any(self._pad):
-            image = cv2.copyMakeBorder(
-                image, 0, self._pad[1], 0, self._pad[0], cv2.BORDER_REPLICATE
-            )
-        self._queue.put(np.ascontiguousarray(image))
+        self._queue.put(item)
         self.frames_written += 1
 
     def close(self) -> None:
