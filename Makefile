@@ -6,7 +6,12 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test lint bench clean
+# Debian packages the tests use to look at outputs as a person does: headless
+# Chromium renders report.html, poppler-utils renders report.pdf, Xvfb hosts the
+# live window. Installed once (apt-get, as root) when missing.
+SYSTEM_DEPS := chromium poppler-utils xvfb
+
+.PHONY: setup system-deps demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +25,16 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/kneevision demo
 
+system-deps:
+	@missing=$$(for p in $(SYSTEM_DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages: $$missing"; \
+		(apt-get install -y -qq $$missing >/dev/null 2>&1 || \
+		 (apt-get update -qq && apt-get install -y -qq $$missing >/dev/null)); \
+	fi
+
 ## Lint, then the whole test suite.
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 

@@ -1,4 +1,4 @@
-"""Command line: ``kneevision analyze | demo`` (more commands as they land).
+"""Command line: ``kneevision analyze | report | demo`` (more commands as they land).
 
 Errors a user can fix are printed as one line naming the file and the problem,
 with exit code 1 (2 for usage errors); ``--debug`` shows the traceback.
@@ -68,6 +68,8 @@ def _settings(args: argparse.Namespace):
         values["mirrored"] = True
     if args.no_overlay:
         values["overlay"] = False
+    if args.no_report:
+        values["report"] = False
     return Settings(**values)
 
 
@@ -151,6 +153,26 @@ def _print_result(analysis, out=sys.stdout) -> None:
     print(format_result(analysis.summary, analysis.out_dir), file=out)
 
 
+def _for_each(items: list[str], work, args: argparse.Namespace, noun: str) -> tuple[list, int]:
+    """Run ``work(item)`` on each item; a failing item gets one error line, the rest go on.
+
+    Returns the results of the items that worked and the number that failed, after
+    printing "N of M <noun> failed" when several were given.
+    """
+    done, failed = [], 0
+    for item in items:
+        try:
+            done.append(work(item))
+        except KneeVisionError as exc:
+            failed += 1
+            if args.debug:
+                raise
+            print(f"kneevision: error: {exc}", file=sys.stderr)
+    if len(items) > 1 and failed:
+        print(f"kneevision: {failed} of {len(items)} {noun} failed", file=sys.stderr)
+    return done, failed
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Analyse each clip; a bad clip is reported and the others go on."""
     from kneevision.pipeline import analyze
@@ -159,30 +181,36 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     settings = _settings(args)
     model = resolve_model(settings.model)
     make_bar, close_bars = _progress_bars(args.quiet)
-    failed = 0
-    done = []
-    for clip in args.videos:
+
+    def one(clip: str):
         try:
             result = analyze(clip, model, settings, out_root=args.out, progress_factory=make_bar)
-            done.append(result)
-        except KneeVisionError as exc:
-            failed += 1
-            if args.debug:
-                raise
-            print(f"kneevision: error: {exc}", file=sys.stderr)
-            continue
         finally:
             close_bars()
         if not args.quiet:
             _print_result(result)
+        return result
+
+    done, failed = _for_each(args.videos, one, args, "clips")
     if settings.protocol == "seated-twist" and len(done) > 1:
         from kneevision.pipeline import combine_seated_twist
 
         combined = combine_seated_twist(done, out_root=args.out)
         if not args.quiet:
             print(format_result(combined.summary, combined.out_dir))
-    if len(args.videos) > 1 and failed:
-        print(f"kneevision: {failed} of {len(args.videos)} clips failed", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Rebuild report.html and report.pdf of analysis folders from their stored outputs."""
+    from kneevision.report.document import write_report
+
+    def one(folder: str):
+        html_path, pdf_path = write_report(folder)
+        if not args.quiet:
+            print(f"✓ {html_path}\n✓ {pdf_path}")
+
+    _, failed = _for_each(args.folders, one, args, "folders")
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -220,6 +248,9 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
         "followed stays followed (default 2; 1 is slightly faster)",
     )
     p.add_argument("--no-overlay", action="store_true", help="do not write overlay.mp4")
+    p.add_argument(
+        "--no-report", action="store_true", help="do not write report.html and report.pdf"
+    )
     from kneevision.protocols import CHOICES
 
     p.add_argument(
@@ -289,6 +320,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_analysis_options(p)
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser(
+        "report",
+        help="rebuild the HTML and PDF report of analysed clips",
+        description="Rebuild report.html and report.pdf in each <clip>_kneevision/ folder from "
+        "its stored outputs (summary.json, pose.npz), without running pose estimation again.",
+    )
+    p.add_argument("folders", nargs="+", metavar="DIR", help="analysis folder(s)")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser(
         "demo",

@@ -76,6 +76,8 @@ class Settings:
         The leg tested (``left``/``right``) when it cannot be told from the clip.
     image_fps : float
         Frame rate given to a folder of images (they carry no timestamps).
+    report : bool
+        Write ``report.html`` and ``report.pdf``.
     """
 
     model: str = "full"
@@ -89,6 +91,7 @@ class Settings:
     protocol: str = "auto"
     side: str | None = None
     image_fps: float = 30.0
+    report: bool = True
 
     def to_dict(self) -> dict:
         """Plain-dict form."""
@@ -153,6 +156,34 @@ def overlay_renderer(
     return render, size
 
 
+def sequence_from_frames(
+    frames: list[PoseFrame],
+    times: list[float],
+    info: VideoInfo,
+    model: ModelFile,
+    *,
+    mirrored: bool = False,
+) -> PoseSequence:
+    """Gather per-frame landmarker results into a :class:`PoseSequence`.
+
+    With ``mirrored`` the labels are swapped back to the person's left and right.
+    """
+    seq = PoseSequence.empty(
+        len(frames),
+        round(info.width * info.pixel_aspect),
+        info.height,
+        info.fps,
+        model_name=model.name,
+        model_sha256=model.sha256,
+    )
+    seq.time_s = np.asarray(times, dtype=float)
+    for i, pf in enumerate(frames):
+        seq.image[i], seq.visibility[i], seq.presence[i] = pf.image, pf.visibility, pf.presence
+        seq.world[i], seq.people[i] = pf.world, pf.people
+    seq.meta = {"rotation": info.rotation, "pixel_aspect": info.pixel_aspect}
+    return seq.mirrored(flip_coordinates=False) if mirrored else seq
+
+
 def run_pose(
     video: str | Path,
     model: ModelFile,
@@ -195,21 +226,8 @@ def run_pose(
         if writer is not None:
             writer.close()
     elapsed = time.perf_counter() - t0
-    seq = PoseSequence.empty(
-        len(frames),
-        round(info.width * info.pixel_aspect),
-        info.height,
-        info.fps,
-        model_name=model.name,
-        model_sha256=model.sha256,
-    )
-    seq.time_s = np.asarray(times, dtype=float)
-    for i, pf in enumerate(frames):
-        seq.image[i], seq.visibility[i], seq.presence[i] = pf.image, pf.visibility, pf.presence
-        seq.world[i], seq.people[i] = pf.world, pf.people
-    seq.meta = {"source": str(video), "rotation": info.rotation, "pixel_aspect": info.pixel_aspect}
-    if settings.mirrored:
-        seq = seq.mirrored(flip_coordinates=False)
+    seq = sequence_from_frames(frames, times, info, model, mirrored=settings.mirrored)
+    seq.meta["source"] = str(video)
     facts = {
         "seconds": elapsed,
         "fps": len(frames) / elapsed if elapsed > 0 else None,
@@ -244,6 +262,66 @@ def write_result_files(folder: Path, result: Result) -> None:
     write_table_csv(
         folder / "reps.csv", {c: [row.get(c) for row in result.reps] for c in columns or ["side"]}
     )
+
+
+def write_outputs(
+    folder: Path,
+    seq: PoseSequence,
+    facts: dict,
+    settings: Settings,
+    model: ModelFile,
+    input_facts: dict,
+) -> tuple[dict, Result, dict[str, np.ndarray]]:
+    """Evaluate a pose sequence and write every output of an analysis into ``folder``.
+
+    Shared by ``analyze`` (a clip) and ``live`` (a camera session): pose.npz,
+    landmarks.csv, angles.csv, reps.csv, summary.json and, with
+    ``settings.report``, report.html and report.pdf.
+
+    Returns
+    -------
+    (dict, Result, dict)
+        The summary, the protocol result and the per-frame angle series.
+    """
+    motion, result = evaluate(seq, settings, facts)
+    angles = {**motion.angles, **result.series}
+    seq.save(folder / "pose.npz")
+    write_landmarks_csv(folder / "landmarks.csv", seq)
+    write_table_csv(
+        folder / "angles.csv", {"frame": np.arange(len(seq)), "time_s": seq.time_s, **angles}
+    )
+    write_result_files(folder, result)
+    summary = {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "kneevision_version": __version__,
+        "input": input_facts,
+        "model": {"name": model.name, "sha256": model.sha256},
+        "settings": settings.to_dict(),
+        "frames_with_pose": seq.frames_with_pose,
+        **result.to_dict(),
+        "angles": {
+            name: {"min": np.nanmin(v), "max": np.nanmax(v), "median": np.nanmedian(v)}
+            if np.isfinite(v).any()
+            else None
+            for name, v in angles.items()
+        },
+        "timing": {k: facts.get(k) for k in ("seconds", "fps")},
+    }
+
+    def listing() -> list[str]:
+        return sorted(
+            {p.name for p in folder.iterdir() if not p.name.startswith(".")} | {"summary.json"}
+        )
+
+    summary["outputs"] = listing()
+    write_json(folder / "summary.json", summary)
+    if settings.report:
+        from kneevision.report.document import write_report
+
+        write_report(folder)
+        summary["outputs"] = listing()
+        write_json(folder / "summary.json", summary)
+    return summary, result, angles
 
 
 def analyze(
@@ -293,36 +371,13 @@ def analyze(
         )
         if seq.frames_with_pose == 0:
             raise NoPoseError("no person found in any frame", video)
-        motion, result = evaluate(seq, settings, facts)
-        t = seq.time_s
-        angles = {**motion.angles, **result.series}
-        seq.save(tmp / "pose.npz")
-        write_landmarks_csv(tmp / "landmarks.csv", seq)
-        write_table_csv(tmp / "angles.csv", {"frame": np.arange(len(seq)), "time_s": t, **angles})
-        write_result_files(tmp, result)
-        summary = {
-            "schema_version": SUMMARY_SCHEMA_VERSION,
-            "kneevision_version": __version__,
-            "input": {
-                "path": str(video.resolve()),
-                "sha256": source_sha256(video),
-                **{k: v for k, v in info.to_dict().items() if k != "path"},
-                "frames_decoded": len(seq),
-            },
-            "model": {"name": model.name, "sha256": model.sha256},
-            "settings": settings.to_dict(),
-            "frames_with_pose": seq.frames_with_pose,
-            **result.to_dict(),
-            "angles": {
-                name: {"min": np.nanmin(v), "max": np.nanmax(v), "median": np.nanmedian(v)}
-                if np.isfinite(v).any()
-                else None
-                for name, v in angles.items()
-            },
-            "timing": {"seconds": facts["seconds"], "fps": facts["fps"]},
-            "outputs": sorted(p.name for p in tmp.iterdir()) + ["summary.json"],
+        input_facts = {
+            "path": str(video.resolve()),
+            "sha256": source_sha256(video),
+            **{k: v for k, v in info.to_dict().items() if k != "path"},
+            "frames_decoded": len(seq),
         }
-        write_json(tmp / "summary.json", summary)
+        summary, result, angles = write_outputs(tmp, seq, facts, settings, model, input_facts)
     return Analysis(out_dir=final, sequence=seq, angles=angles, result=result, summary=summary)
 
 
@@ -357,4 +412,8 @@ def combine_seated_twist(analyses: list[Analysis], out_root: str | Path | None =
     with atomic_dir(final) as tmp:
         write_result_files(tmp, merged)
         write_json(tmp / "summary.json", summary)
+        if analyses[0].summary["settings"].get("report", True):
+            from kneevision.report.document import write_report
+
+            write_report(tmp)
     return Combined(out_dir=final, result=merged, summary=summary)

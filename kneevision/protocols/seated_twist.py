@@ -15,7 +15,7 @@ import numpy as np
 
 from kneevision.kinematics.angles import angle_between, knee_flexion, tibial_rotation
 from kneevision.kinematics.landmarks import SIDES, Side, leg
-from kneevision.kinematics.signals import fill_gaps
+from kneevision.kinematics.signals import fill_gaps, lowpass
 from kneevision.protocols.base import Motion, Options, Result, aggregate, asymmetry_table
 from kneevision.protocols.quality import common_flags, flag
 
@@ -24,6 +24,8 @@ METRICS = (
     "external_rotation_deg",
     "total_rotation_deg",
 )
+#: Low-pass cutoff for the rotation signal (Hz).
+THETA_CUTOFF_HZ = 2.5
 #: A leg counts as tested when its rotation range reaches this (degrees).
 MIN_RANGE_DEG = 8.0
 #: Knee flexion expected during the test (Mossberg & Smith 1983 measured at 70–110°).
@@ -116,7 +118,9 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
     t = motion.time_s
     tested: list[Side] = []
     for side in SIDES:
-        theta = fill_gaps(t, rotation_series(motion.world, side), 0.3)
+        # Twisting is slow (a cycle takes seconds): a 2.5 Hz low-pass on θ removes the
+        # jitter of the short foot vector, which would otherwise bias the peaks upward.
+        theta = lowpass(t, fill_gaps(t, rotation_series(motion.world, side), 0.3), THETA_CUTOFF_HZ)
         result.series[f"{side}_tibial_rotation_deg"] = theta
         if not np.isfinite(theta).any():
             result.sides[side] = {"tested": False}

@@ -1,0 +1,412 @@
+"""``report.html`` (self-contained) and ``report.pdf`` (A4) from an analysis folder.
+
+Everything is rebuilt from the stored outputs (``summary.json``, ``pose.npz``)
+without pose inference; the source video, when still where it was, gives the
+key frame.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import html
+import io
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
+
+from kneevision.errors import KneeVisionError, OutputError
+from kneevision.kinematics.landmarks import SIDES
+from kneevision.pose.sequence import PoseSequence
+from kneevision.report import plots
+from kneevision.report.references import LSI_CONVENTION, MUNRO_2012, reference_for
+
+A4_IN = (8.27, 11.69)
+
+
+@dataclass
+class ReportData:
+    """What a report is made of, loaded from an analysis folder."""
+
+    folder: Path
+    summary: dict
+    time_s: np.ndarray
+    series: dict[str, dict[str, np.ndarray]]
+    image_points: np.ndarray | None = None
+    figures: list[tuple[str, Figure]] = field(default_factory=list)
+
+
+def load(folder: str | Path) -> ReportData:
+    """Read an analysis folder and recompute the per-frame series (no inference).
+
+    Raises
+    ------
+    KneeVisionError
+        The folder is not a KneeVision analysis.
+    """
+    from kneevision.pipeline import Settings, evaluate
+
+    folder = Path(folder)
+    summary_path = folder / "summary.json"
+    if not summary_path.is_file():
+        raise KneeVisionError("not an analysis folder (no summary.json)", folder)
+    import json
+
+    try:
+        summary = json.loads(summary_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise KneeVisionError(f"summary.json is not valid JSON ({exc})", summary_path) from None
+    if "protocol" not in summary:
+        raise KneeVisionError("summary.json predates protocols (schema 1): analyse again", folder)
+    series: dict[str, dict[str, np.ndarray]] = {}
+    time_s = np.zeros(0)
+    points = None
+    if (folder / "pose.npz").is_file():
+        seq = PoseSequence.load(folder / "pose.npz")
+        known = Settings.__dataclass_fields__
+        settings = Settings(**{k: v for k, v in summary.get("settings", {}).items() if k in known})
+        settings.protocol = summary["protocol"]
+        motion, result = evaluate(seq, settings)
+        time_s = motion.time_s
+        points = motion.image
+        series["knee_flexion_deg"] = {s: motion.angles[f"{s}_knee_flexion_deg"] for s in SIDES}
+        if motion.view == "front":
+            series["fppa_deg"] = motion.readable_fppa
+        rot = {s: result.series.get(f"{s}_tibial_rotation_deg") for s in SIDES}
+        if all(v is not None for v in rot.values()):
+            series["tibial_rotation_deg"] = rot
+    return ReportData(folder, summary, time_s, series, points)
+
+
+def _valgus_key_frame(data: ReportData) -> Figure | None:
+    """The rep with the largest readable FPPA, drawn on its video frame."""
+    reps = [
+        r
+        for r in data.summary.get("reps", [])
+        if r.get("fppa_at_peak_flexion_deg") is not None and r.get("bottom_s") is not None
+    ]
+    src = Path(data.summary.get("input", {}).get("path", ""))
+    if not reps or data.image_points is None or not src.exists():
+        return None
+    rep = max(reps, key=lambda r: r["fppa_at_peak_flexion_deg"])
+    i = int(np.argmin(np.abs(data.time_s - rep["bottom_s"])))
+    from kneevision.video.source import read_source
+
+    for frame in read_source(src):
+        if frame.index == i:
+            rgb = frame.image[..., ::-1]
+            pts = data.image_points[i].copy()
+            pts[:, 0] /= data.summary["input"].get("pixel_aspect", 1.0) or 1.0
+            side = rep["side"]
+            return plots.key_frame(rgb, pts, side, rep["fppa_at_peak_flexion_deg"], "fppa_deg")
+    return None
+
+
+def build_figures(data: ReportData) -> list[tuple[str, Figure]]:
+    """The figures of a report, with captions, chosen by protocol."""
+    s = data.summary
+    protocol, reps = s["protocol"], s.get("reps", [])
+    figs: list[tuple[str, Figure]] = []
+    if protocol == "seated-twist":
+        ref = reference_for(protocol, "total_rotation_deg", s.get("sides"))
+        figs.append(("Range of each leg", plots.twist_ranges(s["sides"], ref)))
+        if "tibial_rotation_deg" in data.series:
+            rot = data.series["tibial_rotation_deg"]
+            fig = plots.time_series(data.time_s, rot, "tibial_rotation_deg", reps)
+            figs.append(("Tibial rotation through the test", fig))
+    else:
+        for metric in ("knee_flexion_deg", "fppa_deg"):
+            if metric in data.series:
+                ref = reference_for(protocol, "peak_fppa_deg") if metric == "fppa_deg" else None
+                figs.append(
+                    (
+                        f"{plots.label_of(metric)} through the clip",
+                        plots.time_series(data.time_s, data.series[metric], metric, reps, ref),
+                    )
+                )
+        for metric in ("peak_fppa_deg", "peak_knee_flexion_deg", "shank_angle_deg"):
+            if any(r.get(metric) is not None for r in reps):
+                ref = reference_for(protocol, metric)
+                figs.append(
+                    (f"{plots.label_of(metric)} per repetition", plots.rep_bars(reps, metric, ref))
+                )
+                break
+    if s.get("asymmetry"):
+        figs.append(("Left versus right", plots.asymmetry_chart(s["asymmetry"])))
+    key = _valgus_key_frame(data)
+    if key is not None:
+        figs.append(("The repetition with the most knee cave-in", key))
+    return figs
+
+
+# --- numbers ------------------------------------------------------------------------------
+
+
+def fmt(metric: str, v: object) -> str:
+    """A table cell: one decimal with the unit, ``–`` when missing."""
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return "–"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, (int, float)):
+        digits = 2 if metric.endswith("_ratio") else 1
+        return f"{v:.{digits}f}{plots.unit_of(metric)}"
+    return str(v)
+
+
+def key_rows(summary: dict) -> list[dict]:
+    """Rows of the key-numbers table: metric, left, right, reference, verdict."""
+    sides = summary.get("sides", {})
+    metrics: dict[str, None] = {}
+    for s in SIDES:
+        for m, v in (sides.get(s) or {}).items():
+            if isinstance(v, dict) and v.get("value") is not None:
+                metrics[m] = None
+    rows = []
+    for m in metrics:
+        vals = {s: ((sides.get(s) or {}).get(m) or {}).get("value") for s in SIDES}
+        ref = reference_for(summary["protocol"], m, sides)
+        asym = summary.get("asymmetry", {}).get(m)
+        rows.append(
+            {
+                "metric": m,
+                "left": vals["left"],
+                "right": vals["right"],
+                "reference": f"{ref.text} ({ref.source})" if ref else "",
+                "verdict": asym["verdict"] if asym else "",
+            }
+        )
+    return rows
+
+
+def plain_flags(summary: dict) -> list[tuple[str, str]]:
+    """Quality flags as (what happened, what to do), for the top of the report."""
+    return [(f["message"], f.get("advice", "")) for f in summary.get("quality", [])]
+
+
+# --- HTML ---------------------------------------------------------------------------------
+
+CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;
+max-width:52rem;padding:1rem;color:#222;line-height:1.45}
+h1{font-size:1.4rem;margin:.2rem 0}h2{font-size:1.15rem;margin-top:1.6rem}
+.meta{color:#555;font-size:.9rem}.flags{background:#fff3e0;border-left:6px solid #D55E00;
+padding:.6rem 1rem;margin:1rem 0}.flags li{margin:.3rem 0}.ok{background:#eef7ee;
+border-left:6px solid #009E73;padding:.6rem 1rem}table{border-collapse:collapse;width:100%;
+font-size:.9rem}th,td{border-bottom:1px solid #ddd;padding:.35rem .4rem;text-align:left;
+vertical-align:top}td.num{text-align:right;white-space:nowrap}.left{color:#0072B2}
+.right{color:#9a6a00}figure{margin:1rem 0}figure img{width:100%;height:auto}
+figcaption{font-size:.85rem;color:#555}.small{font-size:.8rem;color:#555}
+@media print{body{max-width:none}}
+"""
+
+
+def _img_tag(fig: Figure, alt: str) -> str:
+    buf = io.BytesIO()
+    FigureCanvasAgg(fig)
+    fig.savefig(buf, format="png", dpi=110)
+    data = base64.b64encode(buf.getvalue()).decode()
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def render_html(data: ReportData, figures: list[tuple[str, Figure]]) -> str:
+    """The self-contained HTML report (images embedded, no external requests)."""
+    s = data.summary
+    e = html.escape
+    name = Path(s.get("input", {}).get("path", data.folder.name)).name
+    det = s.get("detection", {})
+    how = "detected" if det.get("requested") == "auto" else "as asked"
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
+        "<meta name='viewport' content='width=device-width,initial-scale=1'>",
+        f"<title>KneeVision report: {e(name)}</title><style>{CSS}</style></head><body>",
+        f"<h1>KneeVision report: {e(s['protocol'])}</h1>",
+        f"<p class='meta'>Clip <b>{e(name)}</b> · view {e(s['view'])} · "
+        f"protocol {e(s['protocol'])} ({how})"
+        f" · model {e(s.get('model', {}).get('name', '?'))} · KneeVision "
+        f"{e(s.get('kneevision_version', '?'))} · report made "
+        f"{dt.datetime.now().strftime('%Y-%m-%d %H:%M')}</p>",
+    ]
+    flags = plain_flags(s)
+    if flags:
+        parts.append(
+            "<div class='flags' id='quality'><b>Please read first: the filming had problems, so "
+            "some numbers below may be less reliable.</b><ul>"
+        )
+        parts += [f"<li>{e(m)}.<br><i>Next time:</i> {e(a)}</li>" for m, a in flags]
+        parts.append("</ul></div>")
+    else:
+        parts.append("<div class='ok' id='quality'>No filming problems were found.</div>")
+    rows = key_rows(s)
+    parts.append("<h2>Key numbers</h2>")
+    if rows:
+        with_refs = any(r["reference"] for r in rows)
+        parts.append(
+            "<table id='key-numbers'><tr><th>measure</th><th class='left'>left</th>"
+            "<th class='right'>right</th><th>left versus right</th>"
+            + ("<th>reference</th>" if with_refs else "")
+            + "</tr>"
+        )
+        for r in rows:
+            m = r["metric"]
+            cells = "".join(
+                f"<td class='num {side}' data-metric='{e(m)}' data-side='{side}'>"
+                f"{e(fmt(m, r[side]))}</td>"
+                for side in SIDES
+            )
+            ref = f"<td class='small'>{e(r['reference'])}</td>" if with_refs else ""
+            parts.append(
+                f"<tr><td>{e(plots.label_of(m))}</td>{cells}<td>{e(r['verdict'])}</td>{ref}</tr>"
+            )
+        parts.append("</table>")
+    else:
+        parts.append("<p>No measure could be made on this clip.</p>")
+    parts.append(
+        f"<p class='small'>Values are the mean over repetitions unless named peak. "
+        f"Measurement error: {e(MUNRO_2012)}. {e(LSI_CONVENTION)}.</p>"
+    )
+    parts.append("<h2>Plots</h2>")
+    for caption, fig in figures:
+        parts.append(
+            f"<figure>{_img_tag(fig, caption)}<figcaption>{e(caption)}</figcaption></figure>"
+        )
+    if (data.folder / "overlay.mp4").is_file():
+        parts.append(
+            "<p><a href='overlay.mp4'>Watch the video with the measured legs drawn on it</a></p>"
+        )
+    if s.get("notes"):
+        parts.append("<h2>How to read these numbers</h2><ul>")
+        parts += [f"<li>{e(n)}</li>" for n in s["notes"]]
+        parts.append("</ul>")
+    if det.get("reasons"):
+        parts.append(
+            "<p class='small'>Why this protocol: " + e("; ".join(det["reasons"])) + ".</p>"
+        )
+    parts.append(
+        "<p class='small'>Made on this computer by KneeVision; no video or data left it.</p>"
+    )
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+# --- PDF ----------------------------------------------------------------------------------
+
+
+def _text_page(data: ReportData) -> Figure:
+    """Page 1: header, filming problems, key numbers."""
+    s = data.summary
+    fig = Figure(figsize=A4_IN)
+    name = Path(s.get("input", {}).get("path", data.folder.name)).name
+    y = 0.95
+    fig.text(0.07, y, f"KneeVision report: {s['protocol']}", fontsize=16, weight="bold")
+    y -= 0.03
+    model = s.get("model", {}).get("name", "?")
+    meta = f"Clip {name} · view {s['view']} · model {model} · {dt.date.today().isoformat()}"
+    fig.text(0.07, y, meta, fontsize=9, color="0.35")
+    y -= 0.04
+    flags = plain_flags(s)
+    if flags:
+        fig.text(0.07, y, "Please read first: the filming had problems, so some numbers may be "
+                 "less reliable.", fontsize=10, weight="bold", color="#D55E00")  # fmt: skip
+        for m, a in flags:
+            y -= 0.025
+            fig.text(0.09, y, f"• {m}.", fontsize=8.5, wrap=True)
+            y -= 0.02
+            fig.text(0.11, y, f"Next time: {a}", fontsize=8, style="italic", wrap=True)
+    else:
+        fig.text(0.07, y, "No filming problems were found.", fontsize=10, color="#009E73")
+    rows = key_rows(s)
+    y -= 0.05
+    fig.text(0.07, y, "Key numbers", fontsize=12, weight="bold")
+    if rows:
+        height = min(0.022 * (len(rows) + 1), y - 0.08)
+        ax = fig.add_axes((0.07, y - 0.01 - height, 0.86, height))
+        ax.set_axis_off()
+        cells = [[plots.label_of(r["metric"]), fmt(r["metric"], r["left"]),
+                  fmt(r["metric"], r["right"]), r["verdict"][:60]] for r in rows]  # fmt: skip
+        table = ax.table(
+            cells,
+            colLabels=["measure", "left", "right", "left versus right"],
+            loc="upper left",
+            cellLoc="left",
+            colWidths=[0.3, 0.12, 0.12, 0.46],
+        )
+        table.auto_set_font_size(False)
+        table.set_fontsize(7.5)
+        y -= height + 0.03
+    refs = [r["reference"] for r in rows if r["reference"]]
+    for ref in dict.fromkeys(refs):
+        y -= 0.02
+        fig.text(0.07, y, f"Reference: {ref}", fontsize=7.5, wrap=True)
+    y -= 0.025
+    fig.text(0.07, y, f"Measurement error: {MUNRO_2012}. {LSI_CONVENTION}.", fontsize=7, wrap=True)
+    return fig
+
+
+def _png(fig: Figure, dpi: int = 150) -> np.ndarray:
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    buf.seek(0)
+    from matplotlib.image import imread
+
+    return imread(buf)
+
+
+def render_pdf(data: ReportData, figures: list[tuple[str, Figure]], path: Path) -> None:
+    """The A4 PDF: the numbers page, then the plots two or three to a page."""
+    with PdfPages(path) as pdf:
+        pdf.savefig(_text_page(data))
+        page, used = None, 0.0
+        for caption, fig in figures:
+            img = _png(fig)
+            h = img.shape[0] / img.shape[1] * 0.86 * A4_IN[0] / A4_IN[1]
+            if page is None or used + h + 0.04 > 0.92:
+                if page is not None:
+                    pdf.savefig(page)
+                page, used = Figure(figsize=A4_IN), 0.04
+            ax = page.add_axes((0.07, 1 - used - h, 0.86, h))
+            ax.imshow(img)
+            ax.set_axis_off()
+            page.text(0.07, 1 - used - h - 0.012, caption, fontsize=8, color="0.35")
+            used += h + 0.035
+        if page is not None:
+            pdf.savefig(page)
+
+
+def write_report(folder: str | Path) -> tuple[Path, Path]:
+    """Write ``report.html`` and ``report.pdf`` into an analysis folder (atomically).
+
+    Returns
+    -------
+    (Path, Path)
+        The HTML and PDF files.
+    """
+    data = load(folder)
+    figures = build_figures(data)
+    out = {"report.html": None, "report.pdf": None}
+    try:
+        for name in out:
+            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=data.folder)
+            os.close(fd)
+            tmp_path = Path(tmp)
+            try:
+                if name.endswith(".html"):
+                    tmp_path.write_text(render_html(data, figures), encoding="utf-8")
+                else:
+                    render_pdf(data, figures, tmp_path)
+                tmp_path.chmod(0o644)
+                os.replace(tmp_path, data.folder / name)
+            finally:
+                tmp_path.unlink(missing_ok=True)
+            out[name] = data.folder / name
+    except OSError as exc:
+        raise OutputError(f"cannot write the report ({exc.strerror or exc})", data.folder) from None
+    return out["report.html"], out["report.pdf"]
