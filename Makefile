@@ -8,8 +8,8 @@ STAMP  := $(VENV)/.installed
 
 # Debian packages the tests use to look at outputs as a person does: headless
 # Chromium renders report.html, poppler-utils renders report.pdf, Xvfb hosts the
-# live window. Installed once (apt-get, as root) when missing.
-SYSTEM_DEPS := chromium poppler-utils xvfb
+# live window and xdotool presses its keys. Installed once (apt-get, as root) when missing.
+SYSTEM_DEPS := chromium poppler-utils xvfb xdotool
 
 .PHONY: setup system-deps demo test lint bench clean
 
@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/kinematics_speed.py
 	$(PY) benchmarks/fppa_camera_tolerance.py
 	$(PY) benchmarks/throughput.py samples/front_goblet_squat_home_A.mp4
+	$(PY) benchmarks/live_latency.py
 
 clean:
-	rm -rf $(VENV) kneevision-out .pytest_cache .ruff_cache
+	rm -rf $(VENV) kneevision-out kneevision-live .pytest_cache .ruff_cache

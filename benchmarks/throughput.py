@@ -9,7 +9,7 @@ Prints, measured in this one run:
 * inference-only frames/s: the tracking landmarker alone (one pose, VIDEO mode)
   on frames decoded beforehand into memory;
 * the same with KneeVision's people probe (what `analyze` runs by default);
-* end-to-end `analyze` frames/s (decode, inference, kinematics, CSV/JSON,
+* end-to-end `analyze` frames/s (decode, inference, kinematics, CSV/JSON, report skipped,
   H.264 overlay), with and without the overlay, and its ratio to inference alone;
 * peak RSS of `analyze` on the clip and on the clip looped ``--loops`` times
   (each in a fresh process), to show memory does not grow with clip length.
@@ -18,12 +18,13 @@ Prints, measured in this one run:
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from common import print_figures
 
 
 def _decode(clip: Path, limit: int | None) -> list:
@@ -60,7 +61,9 @@ def end_to_end(clip: Path, model_name: str, overlay: bool) -> tuple[float, int]:
     model = resolve_model(model_name)
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()
-        result = analyze(clip, model, Settings(model=model_name, overlay=overlay), out_root=out)
+        result = analyze(
+            clip, model, Settings(model=model_name, overlay=overlay, report=False), out_root=out
+        )
         elapsed = time.perf_counter() - t0
     return len(result.sequence) / elapsed, len(result.sequence)
 
@@ -135,10 +138,7 @@ def main() -> None:
             looped = _loop_clip(args.clip, args.loops, Path(d))
             result["peak_rss_mb_clip"] = round(peak_rss_mb(args.clip, args.model), 1)
             result[f"peak_rss_mb_clip_x{args.loops}"] = round(peak_rss_mb(looped, args.model), 1)
-    width = max(map(len, result))
-    for k, v in result.items():
-        print(f"{k:<{width}}  {v}")
-    print(json.dumps(result))
+    print_figures(result)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,5 @@
 """``python -m kneevision``."""
 
-import sys
+from kneevision.cli import run
 
-from kneevision.cli import main
-
-sys.exit(main())
+run()

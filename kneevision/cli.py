@@ -1,4 +1,4 @@
-"""Command line: ``kneevision analyze | report | demo`` (more commands as they land).
+"""Command line: ``kneevision analyze | live | report | demo`` (more commands as they land).
 
 Errors a user can fix are printed as one line naming the file and the problem,
 with exit code 1 (2 for usage errors); ``--debug`` shows the traceback.
@@ -214,6 +214,39 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def cmd_live(args: argparse.Namespace) -> int:
+    """Live check from a webcam (or a file played as one)."""
+    from kneevision.live import run_live
+    from kneevision.pose.model import resolve_model
+
+    if args.camera is not None and args.source is not None:
+        print("kneevision: error: use --camera or --source, not both", file=sys.stderr)
+        return EXIT_USAGE
+    model = resolve_model(args.model)
+    out_dir, summary, _ = run_live(
+        model,
+        camera=args.camera,
+        source=args.source,
+        protocol=args.protocol,
+        record=args.record,
+        report=args.report,
+        headless=args.headless,
+        out_root=args.out,
+        max_seconds=args.seconds,
+        max_people=args.max_people,
+    )
+    if not args.quiet:
+        print(format_result(summary, out_dir))
+        live = summary["input"].get("live", {})
+        if live:
+            p50, p95 = live["latency_ms_p50"], live["latency_ms_p95"]
+            print(
+                f"  live: {live['frames']} frames shown, latency p50 {p50:.0f} ms / p95 "
+                f"{p95:.0f} ms, {live['dropped']} stale frames skipped"
+            )
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Analyse the bundled sample clip."""
     args.videos = [str(bundled_sample())]
@@ -321,6 +354,52 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analysis_options(p)
     p.set_defaults(func=cmd_analyze)
 
+    from kneevision.protocols import CHOICES
+
+    p = sub.add_parser(
+        "live",
+        help="live check from a webcam, with the overlay on screen",
+        description="Show the legs, knee angles, a valgus warning, a rep counter and "
+        "left-right numbers live. Keys: q/Esc quit, space start/stop recording, "
+        "c calibrate neutral (seated twist), m mirror the view. On exit the session is "
+        "analysed like a clip (summary.json, angles.csv, ...).",
+    )
+    p.add_argument("--camera", type=int, metavar="N", help="webcam index (default 0)")
+    p.add_argument(
+        "--source", metavar="FILE", help="play a video file as if it were a camera (real time)"
+    )
+    p.add_argument(
+        "--protocol",
+        choices=CHOICES,
+        default="auto",
+        metavar="NAME",
+        help="test for the end-of-session analysis; seated-twist also starts the guided "
+        "mode (calibrate with c, then twist in and out per leg)",
+    )
+    p.add_argument("--record", metavar="OUT.mp4", help="record the overlay video from the start")
+    p.add_argument("--report", action="store_true", help="also write report.html/.pdf at the end")
+    p.add_argument("--model", default="lite", metavar="NAME|PATH", help="pose model (default lite)")
+    p.add_argument(
+        "--headless",
+        action="store_true",
+        help="no window: run the same loop and write the overlay video and summary",
+    )
+    p.add_argument(
+        "--out", metavar="DIR", help="where the session folder goes (default ./kneevision-live)"
+    )
+    p.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds of video")
+    p.add_argument(
+        "--max-people",
+        type=int,
+        default=1,
+        metavar="N",
+        dest="max_people",
+        help="2 also checks once a second for a second person (flagged in the summary); "
+        "costs latency (default 1)",
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no summary at the end")
+    p.set_defaults(func=cmd_live)
+
     p = sub.add_parser(
         "report",
         help="rebuild the HTML and PDF report of analysed clips",
@@ -362,5 +441,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """Console entry point: ``main`` with native libraries' log lines kept off the terminal."""
+    from kneevision._native import divert_native_stderr
+
+    if "--debug" not in sys.argv:
+        divert_native_stderr()
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -19,6 +19,7 @@ from kneevision import __version__, protocols
 from kneevision.errors import NoPoseError
 from kneevision.kinematics.angles import fppa, knee_flexion
 from kneevision.kinematics.landmarks import SIDES, leg
+from kneevision.kinematics.series import width_ratio
 from kneevision.kinematics.signals import OneEuroFilter
 from kneevision.outputs import (
     SUMMARY_SCHEMA_VERSION,
@@ -112,9 +113,19 @@ class Analysis:
 ProgressFn = Callable[[int], None]
 
 
+def facing_camera(points_img: np.ndarray) -> bool:
+    """Whether one frame shows the body from the front (or back): FPPA means something."""
+    return bool(width_ratio(points_img[None])[0] > 0.45)
+
+
 def live_labels(points_img: np.ndarray, points_world: np.ndarray) -> tuple[dict, dict]:
-    """Angle labels and valgus warnings for one (smoothed) frame, per side."""
+    """Angle labels and valgus warnings for one (smoothed) frame, per side.
+
+    The valgus warning is only raised on frames that face the camera; FPPA from
+    the side is not valgus.
+    """
     labels, warn = {}, {}
+    front = facing_camera(points_img)
     for side in SIDES:
         img, wld = leg(points_img, side), leg(points_world, side)
         flex = float(knee_flexion(wld["hip"], wld["knee"], wld["ankle"]))
@@ -124,7 +135,7 @@ def live_labels(points_img: np.ndarray, points_world: np.ndarray) -> tuple[dict,
             f"{tag} flex {flex:5.1f}" if np.isfinite(flex) else f"{tag} flex  --",
             f"{tag} FPPA {f:+5.1f}" if np.isfinite(f) else f"{tag} FPPA  --",
         ]
-        warn[side] = bool(np.isfinite(f) and f > VALGUS_WARN_DEG)
+        warn[side] = bool(front and np.isfinite(f) and f > VALGUS_WARN_DEG)
     return labels, warn
 
 

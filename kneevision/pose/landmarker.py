@@ -185,6 +185,7 @@ class PoseEstimator:
                     self._tracker.close()
                 self._tracker = self._create(self._vision.RunningMode.VIDEO, self.max_people)
                 self._multi = True
+                self._quiet_calls = 3  # the new landmarker logs on its first inferences too
         result = self._run(self._tracker, mp_image, ms)
         n = len(result.pose_landmarks)
         if n == 0:

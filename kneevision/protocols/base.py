@@ -267,7 +267,9 @@ def mdc_for(metric: str) -> tuple[float, str] | None:
 
 def unit_of(metric: str) -> str:
     """Display unit of a metric, from the suffix of its name."""
-    for suffix, unit in (("_deg", "°"), ("_pct", "%"), ("_s", " s"), ("_ratio", "")):
+    if "_pct" in metric:
+        return "%"
+    for suffix, unit in (("_deg", "°"), ("_s", " s"), ("_ratio", "")):
         if metric.endswith(suffix):
             return unit
     return ""

@@ -279,7 +279,8 @@ def read_camera(
     VideoError
         When the camera is missing or busy.
     """
-    cap = cv2.VideoCapture(index)
+    with quiet_native_stderr():  # OpenCV lists every backend it tried on stderr
+        cap = cv2.VideoCapture(index)
     if not cap.isOpened():
         raise VideoError(
             "camera not found or busy (is another program using it? try --camera 1)",

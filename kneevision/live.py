@@ -1,0 +1,555 @@
+"""Live check from a webcam (or a file played as one), with the overlay on screen.
+
+The capture runs in its own thread and keeps only the newest frame: when the
+landmarker is slower than the camera, stale frames are dropped, so latency
+never builds up. Every processed frame is smoothed with a One Euro filter, drawn
+(legs in the side colours, live angles, valgus warning, rep counter, left–right
+numbers, frames per second and latency, capture hints) and shown, or written to
+a video with ``--headless``. On exit the session is analysed like a clip:
+``summary.json``, ``angles.csv`` and the rest, in the same formats as ``analyze``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from kneevision.errors import KneeVisionError
+from kneevision.kinematics.angles import knee_flexion
+from kneevision.kinematics.landmarks import SIDES, leg
+from kneevision.kinematics.signals import OneEuroFilter
+from kneevision.pipeline import facing_camera, live_labels
+from kneevision.pose.landmarker import PoseEstimator, PoseFrame
+from kneevision.pose.model import ModelFile
+from kneevision.protocols.seated_twist import rotation_series
+from kneevision.report.overlay import draw_overlay
+from kneevision.style import WARNING_BGR
+from kneevision.video.source import Frame, VideoInfo, probe_video, read_camera, read_video
+
+WINDOW = "KneeVision live"
+KEY_QUIT = {ord("q"), 27}  # q, Esc
+KEY_RECORD, KEY_CALIBRATE, KEY_MIRROR = ord(" "), ord("c"), ord("m")
+
+
+def display_available() -> bool:
+    """Whether a window can be opened (on Linux, an X display must be set)."""
+    return not sys.platform.startswith("linux") or bool(os.environ.get("DISPLAY"))
+
+
+def paced(frames: Iterator[Frame]) -> Iterator[Frame]:
+    """Release a file's frames at the pace of their timestamps, like a camera."""
+    start = None
+    for frame in frames:
+        now = time.monotonic()
+        if start is None:
+            start = now - frame.time_s
+        wait = start + frame.time_s - now
+        if wait > 0:
+            time.sleep(wait)
+        yield frame
+
+
+class LatestFrame:
+    """A capture thread that keeps only the newest frame (older ones are dropped).
+
+    ``get`` returns ``(frame, captured_at)`` with ``time.monotonic`` capture
+    time, or None when the source has ended.
+    """
+
+    def __init__(self, frames: Iterator[Frame]) -> None:
+        self._frames = frames
+        self._cond = threading.Condition()
+        self._item: tuple[Frame, float] | None = None
+        self._done = False
+        self._error: BaseException | None = None
+        self._stop = False
+        self.captured = 0
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._run, name="kneevision-capture", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            for frame in self._frames:
+                with self._cond:
+                    if self._stop:
+                        break
+                    if self._item is not None:
+                        self.dropped += 1  # never processed: the loop was busy
+                    self._item = (frame, time.monotonic())
+                    self.captured += 1
+                    self._cond.notify()
+        except BaseException as exc:  # raised in the consumer's thread by get()
+            self._error = exc
+        finally:
+            with self._cond:
+                self._done = True
+                self._cond.notify()
+
+    def get(self) -> tuple[Frame, float] | None:
+        """The newest frame not yet taken; waits for one. None at the end of the source."""
+        with self._cond:
+            while self._item is None and not self._done:
+                self._cond.wait()
+            if self._error is not None:
+                raise self._error
+            item, self._item = self._item, None
+            return item
+
+    def stop(self) -> None:
+        """Stop capturing (the thread ends with its next frame)."""
+        with self._cond:
+            self._stop = True
+
+
+class RepCounter:
+    """Online repetition counter with hysteresis on knee flexion (deeper of the two knees).
+
+    A repetition is counted when the knee bends past ``down_deg`` and then
+    straightens below ``up_deg``.
+    """
+
+    def __init__(self, down_deg: float = 50.0, up_deg: float = 25.0) -> None:
+        self.down_deg, self.up_deg = down_deg, up_deg
+        self.count = 0
+        self._down = False
+        self.peaks: dict[str, float] = {}
+        self.last: dict[str, float] = {}
+
+    def update(self, flexion: dict[str, float]) -> bool:
+        """Feed one frame's flexion per side; True when a repetition was just completed."""
+        values = [v for v in flexion.values() if math.isfinite(v)]
+        if not values:
+            return False
+        deepest = max(values)
+        if self._down:
+            for s, v in flexion.items():
+                if math.isfinite(v):
+                    self.peaks[s] = max(self.peaks.get(s, -math.inf), v)
+            if deepest < self.up_deg:
+                self._down = False
+                self.count += 1
+                self.last, self.peaks = dict(self.peaks), {}
+                return True
+        elif deepest > self.down_deg:
+            self._down = True
+        return False
+
+
+@dataclass
+class TwistGuide:
+    """Seated twist guided mode: calibrate, then twist in and out, left then right."""
+
+    neutral: dict[str, float] = field(default_factory=dict)
+    ir: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SIDES, 0.0))
+    er: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SIDES, 0.0))
+    step: int = 0  # 0 calibrate, then (leg, direction) pairs, then done
+    threshold_deg: float = 8.0
+
+    STEPS = (("left", "in"), ("left", "out"), ("right", "in"), ("right", "out"))
+
+    def calibrate(self, theta: dict[str, float]) -> None:
+        """Take the current rotation of each leg as neutral."""
+        self.neutral = {s: v for s, v in theta.items() if math.isfinite(v)}
+        self.ir, self.er = dict.fromkeys(SIDES, 0.0), dict.fromkeys(SIDES, 0.0)
+        self.step = 1 if len(self.neutral) == 2 else 0
+
+    def update(self, theta: dict[str, float]) -> None:
+        """Track the range since calibration and move on once the prompted twist is done."""
+        if not self.neutral:
+            return
+        for s, v in theta.items():
+            if math.isfinite(v) and s in self.neutral:
+                rel = v - self.neutral[s]
+                self.ir[s], self.er[s] = max(self.ir[s], rel), max(self.er[s], -rel)
+        if 1 <= self.step <= len(self.STEPS):
+            side, direction = self.STEPS[self.step - 1]
+            reached = self.ir[side] if direction == "in" else self.er[side]
+            if reached >= self.threshold_deg:
+                self.step += 1
+
+    def prompt(self) -> str:
+        """What to do now, or the result."""
+        if self.step == 0:
+            return "Seated twist: sit still, foot straight ahead, press c to calibrate"
+        if self.step <= len(self.STEPS):
+            side, direction = self.STEPS[self.step - 1]
+            return f"{side} leg: twist the foot {direction}ward as far as you can"
+        diff = self.ir["left"] - self.ir["right"]
+        return (
+            f"IR left {self.ir['left']:.0f}°  right {self.ir['right']:.0f}°  "
+            f"(L-R {diff:+.0f}°)  ER left {self.er['left']:.0f}°  right {self.er['right']:.0f}°"
+        )
+
+
+@dataclass
+class LiveState:
+    """What the keys change and what the screen shows."""
+
+    mirror: bool = False
+    recording: bool = False
+    quit: bool = False
+    calibrate_requested: bool = False
+    messages: list[str] = field(default_factory=list)
+
+
+def handle_key(state: LiveState, key: int) -> None:
+    """Apply one key press (the window's and the tests' single code path)."""
+    if key < 0:
+        return
+    key &= 0xFF
+    if key in KEY_QUIT:
+        state.quit = True
+    elif key == KEY_RECORD:
+        state.recording = not state.recording
+    elif key == KEY_CALIBRATE:
+        state.calibrate_requested = True
+    elif key == ord("m"):
+        state.mirror = not state.mirror
+
+
+def capture_hints(pf: PoseFrame, width: int, height: int) -> list[str]:
+    """Short filming hints for the current frame."""
+    if not np.isfinite(pf.image[23:25]).all():
+        return ["Step into the picture"]
+    legs = pf.image[23:33]
+    m = 0.01
+    inside = (
+        (legs[:, 0] > m * width)
+        & (legs[:, 0] < (1 - m) * width)
+        & (legs[:, 1] > m * height)
+        & (legs[:, 1] < (1 - m) * height)
+    )
+    hints = []
+    if not inside.all():
+        hints.append("Step back: keep hips to toes in the picture")
+    if np.nanmean(pf.visibility[23:33]) < 0.5:
+        hints.append("More light, please")
+    return hints
+
+
+@dataclass
+class LiveStats:
+    """Per processed frame: capture-to-overlay latency and the landmarker's own time."""
+
+    wall_s: list[float] = field(default_factory=list)
+    latency_s: list[float] = field(default_factory=list)
+    inference_s: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict:
+        """Median and 95th percentile latency and inference time (ms), and latency drift."""
+        if not self.latency_s:
+            return {}
+        lat, inf = np.array(self.latency_s) * 1000, np.array(self.inference_s) * 1000
+        slope = float(np.polyfit(self.wall_s, lat, 1)[0]) * 60 if len(lat) > 2 else math.nan
+        return {
+            "frames": len(lat),
+            "latency_ms_p50": float(np.percentile(lat, 50)),
+            "latency_ms_p95": float(np.percentile(lat, 95)),
+            "inference_ms_p50": float(np.percentile(inf, 50)),
+            "inference_ms_p95": float(np.percentile(inf, 95)),
+            "latency_growth_ms_per_min": slope,
+        }
+
+
+class LiveSession:
+    """The live loop. ``run`` returns the collected landmarks for the end-of-session analysis.
+
+    Parameters
+    ----------
+    frames : iterator of Frame
+        The source (a camera, or a file already paced in real time).
+    info : VideoInfo
+        Frame size and nominal fps.
+    model : ModelFile
+    show : callable, optional
+        ``show(image) → key`` (e.g. ``cv2.imshow`` + ``cv2.waitKey``); None for headless.
+    record : callable, optional
+        ``record(image)`` called with each drawn frame while recording.
+    mirror : bool
+        Show the picture mirrored (as a webcam user expects); labels stay anatomical.
+    guide : bool
+        Seated twist guided mode.
+    max_seconds : float, optional
+        Stop after this much source time.
+    max_people : int
+        1 turns off the once-a-second check for a second person (see
+        :class:`~kneevision.pose.PoseEstimator`), which costs one extra inference.
+    """
+
+    def __init__(
+        self,
+        frames: Iterator[Frame],
+        info: VideoInfo,
+        model: ModelFile,
+        *,
+        show: Callable[[np.ndarray], int] | None = None,
+        record: Callable[[np.ndarray], None] | None = None,
+        recording: bool = False,
+        mirror: bool = False,
+        guide: bool = False,
+        valgus_warn_deg: float = 10.0,
+        max_seconds: float | None = None,
+        max_people: int = 1,
+    ) -> None:
+        self.capture = LatestFrame(frames)
+        self.max_people = max_people
+        self.info, self.model = info, model
+        self.show, self.record = show, record
+        self.state = LiveState(mirror=mirror, recording=recording)
+        self.guide = TwistGuide() if guide else None
+        self.valgus_warn_deg = valgus_warn_deg
+        self.max_seconds = max_seconds
+        self.reps = RepCounter()
+        self.stats = LiveStats()
+        self.smoother = OneEuroFilter(min_cutoff=1.5, beta=0.02)
+        self.frames: list[PoseFrame] = []
+        self.times: list[float] = []
+        self.jumps = 0
+        self.multi = False
+
+    def run(self) -> None:
+        """Process frames until the source ends, ``q``/Esc, or ``max_seconds``."""
+        started = time.monotonic()
+        try:
+            with PoseEstimator(self.model, max_people=self.max_people) as est:
+                while not self.state.quit:
+                    item = self.capture.get()
+                    if item is None:
+                        break
+                    frame, captured_at = item
+                    if self.max_seconds is not None and frame.time_s > self.max_seconds:
+                        break
+                    t0 = time.monotonic()
+                    pf = est.detect(frame.image, frame.time_s)
+                    inference = time.monotonic() - t0
+                    self.frames.append(pf)
+                    self.times.append(frame.time_s)
+                    canvas = self.draw(frame, pf)
+                    if self.record is not None and self.state.recording:
+                        self.record(canvas)
+                    key = self.show(canvas) if self.show is not None else -1
+                    now = time.monotonic()
+                    self.stats.wall_s.append(now - started)
+                    self.stats.latency_s.append(now - captured_at)
+                    self.stats.inference_s.append(inference)
+                    handle_key(self.state, key)
+                self.jumps, self.multi = est.jumps, est.multi_person
+        finally:
+            self.capture.stop()
+
+    def draw(self, frame: Frame, pf: PoseFrame) -> np.ndarray:
+        """The frame with the legs, live numbers, warnings, reps, fps/latency and hints."""
+        sm = self.smoother(frame.time_s, np.concatenate([pf.image, pf.world], axis=1))
+        img_pts, wld_pts = sm[:, :2].copy(), sm[:, 2:]
+        image = frame.image
+        w = image.shape[1]
+        if self.state.mirror:
+            image = cv2.flip(image, 1)
+            img_pts[:, 0] = w - 1 - img_pts[:, 0]
+        else:
+            image = image.copy()
+        labels, warn = live_labels(img_pts, wld_pts)
+        flexion = {}
+        for side in SIDES:
+            j = leg(wld_pts, side)
+            flexion[side] = float(knee_flexion(j["hip"], j["knee"], j["ankle"]))
+        self.reps.update(flexion)
+        theta = {s: float(rotation_series(wld_pts[None], s)[0]) for s in SIDES}
+        for side in SIDES:
+            tag = "L" if side == "left" else "R"
+            v = theta[side] - (self.guide.neutral.get(side, 0.0) if self.guide else 0.0)
+            labels[side].append(f"{tag} rot {v:+5.1f}" if math.isfinite(v) else f"{tag} rot  --")
+        if self.state.calibrate_requested:
+            self.state.calibrate_requested = False
+            if self.guide is not None:
+                self.guide.calibrate(theta)
+        if self.guide is not None:
+            self.guide.update(theta)
+        draw_overlay(image, img_pts, labels, warn, self.info.pixel_aspect)
+        self._hud(image, pf, warn)
+        return image
+
+    def _hud(self, image: np.ndarray, pf: PoseFrame, warn: dict[str, bool]) -> None:
+        lat = self.stats.latency_s[-1] * 1000 if self.stats.latency_s else 0.0
+        n = len(self.stats.wall_s)
+        fps = (n - 1) / (self.stats.wall_s[-1] - self.stats.wall_s[0]) if n > 2 else 0.0
+        lines = [f"{fps:4.1f} fps  {lat:4.0f} ms  reps {self.reps.count}"]
+        if self.reps.last:
+            left, right = (
+                self.reps.last.get("left", math.nan),
+                self.reps.last.get("right", math.nan),
+            )
+            lines.append(f"last rep flex L {left:.0f} R {right:.0f} (L-R {left - right:+.0f})")
+        if self.state.recording:
+            lines.append("REC")
+        if self.guide is not None:
+            lines.append(self.guide.prompt())
+        hints = capture_hints(pf, self.info.width, self.info.height)
+        if any(warn.values()):
+            hints.insert(0, "Knee caving in!")
+        elif self.guide is None and np.isfinite(pf.image[23:25]).all():
+            if not facing_camera(pf.image):
+                hints.append("Face the camera to see the knees cave in")
+        scale = max(0.8, image.shape[0] / 720)
+        font, size, thick = cv2.FONT_HERSHEY_SIMPLEX, 0.65 * scale, max(1, round(1.6 * scale))
+        x, y = round(10 * scale), round(10 * scale)
+        rows = [(t, (255, 255, 255)) for t in lines] + [(h, WARNING_BGR) for h in hints]
+        for text, color in rows:
+            (tw, th), base = cv2.getTextSize(text, font, size, thick)
+            pad = round(5 * scale)
+            box = image[y : y + th + base + 2 * pad, x : x + tw + 2 * pad]
+            box[:] = (box * 0.35).astype(np.uint8)  # darken behind the text, keep the picture
+            cv2.putText(image, text, (x + pad, y + pad + th), font, size, color, thick, cv2.LINE_AA)
+            y += th + base + 2 * pad + round(3 * scale)
+
+
+def open_source(camera: int | None, source: str | None) -> tuple[Iterator[Frame], VideoInfo, str]:
+    """Frames, their description and a label, from a camera index or a file played live."""
+    if source is not None:
+        info = probe_video(source)
+        return paced(read_video(source)), info, str(Path(source).resolve())
+    index = 0 if camera is None else camera
+    frames = read_camera(index)
+    first = next(frames)  # raises a clear error when the camera is missing or busy
+    h, w = first.image.shape[:2]
+    info = VideoInfo(f"camera {index}", w, h, 0, 30.0, 0, 0.0)
+
+    def chained() -> Iterator[Frame]:
+        yield first
+        yield from frames
+
+    return chained(), info, f"camera {index}"
+
+
+def window_show(image: np.ndarray) -> int:
+    """Show a frame in the live window; the key pressed (or −1)."""
+    cv2.imshow(WINDOW, image)
+    key = cv2.waitKey(1)
+    if cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
+        return 27  # the window was closed
+    return key
+
+
+def no_display_error() -> KneeVisionError:
+    """The one-line error for a window without a display."""
+    return KneeVisionError(
+        "no display to open a window on (DISPLAY is not set); use --headless to write the "
+        "overlay video and summary instead"
+    )
+
+
+def run_live(
+    model: ModelFile,
+    *,
+    camera: int | None = None,
+    source: str | None = None,
+    protocol: str = "auto",
+    record: str | None = None,
+    report: bool = False,
+    headless: bool = False,
+    out_root: str | None = None,
+    max_seconds: float | None = None,
+    max_people: int = 1,
+) -> tuple[Path, dict, LiveStats]:
+    """Run a live session and analyse it like a clip.
+
+    Returns
+    -------
+    (Path, dict, LiveStats)
+        The output folder, its summary and the latency figures.
+
+    Raises
+    ------
+    KneeVisionError
+        No display without ``headless``, camera missing or busy, no person seen,
+        unwritable output.
+    """
+    import datetime as dt
+    import shutil
+
+    from kneevision.errors import NoPoseError
+    from kneevision.outputs import atomic_dir
+    from kneevision.pipeline import Settings, sequence_from_frames, write_outputs
+
+    if not headless and not display_available():
+        raise no_display_error()
+    frames, info, label = open_source(camera, source)
+    stem = Path(source).stem if source else f"live_{dt.datetime.now():%Y%m%d_%H%M%S}"
+    final = (Path(out_root or "kneevision-live") / f"{stem}_kneevision").absolute()
+    with atomic_dir(final) as tmp:
+        from kneevision.video.writer import VideoWriter
+
+        writer: VideoWriter | None = None
+
+        def record_frame(image: np.ndarray) -> None:
+            nonlocal writer
+            if writer is None:  # opened on the first recorded frame (space starts recording)
+                h, w = image.shape[:2]
+                writer = VideoWriter(tmp / "overlay.mp4", info.fps or 30.0, (w, h))
+            writer.write(image)
+
+        show = None
+        if not headless:
+            cv2.namedWindow(WINDOW, cv2.WINDOW_AUTOSIZE)
+            show = window_show
+        session = LiveSession(
+            frames,
+            info,
+            model,
+            show=show,
+            record=record_frame,
+            recording=headless or record is not None,
+            mirror=source is None and not headless,
+            guide=protocol == "seated-twist",
+            max_seconds=max_seconds,
+            max_people=max_people,
+        )
+        started = time.monotonic()
+        try:
+            session.run()
+        finally:
+            if writer is not None:
+                writer.close()
+            if show is not None:
+                cv2.destroyAllWindows()
+        elapsed = time.monotonic() - started
+        seq = sequence_from_frames(session.frames, session.times, info, model)
+        seq.meta["source"] = label
+        if seq.frames_with_pose == 0:
+            raise NoPoseError("no person was seen during the session", label)
+        facts = {
+            "seconds": elapsed,
+            "fps": len(seq) / elapsed if elapsed > 0 else None,
+            "person_jumps": session.jumps,
+            "multi_person_tracking": session.multi,
+        }
+        settings = Settings(
+            model=model.name, protocol=protocol, overlay=writer is not None, report=report
+        )
+        input_facts = {
+            "path": label,
+            "sha256": None,
+            **{k: v for k, v in info.to_dict().items() if k != "path"},
+            "frames_decoded": len(seq),
+            "live": {
+                **session.stats.summary(),
+                "captured": session.capture.captured,
+                "dropped": session.capture.dropped,
+            },
+        }
+        summary, _, _ = write_outputs(tmp, seq, facts, settings, model, input_facts)
+    if record is not None and (final / "overlay.mp4").is_file():
+        part = Path(record).with_name(Path(record).name + ".part")
+        shutil.copyfile(final / "overlay.mp4", part)
+        os.replace(part, record)
+    return final, summary, session.stats

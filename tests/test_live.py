@@ -1,0 +1,209 @@
+"""`kneevision live`: the loop's parts, headless, and a real window under Xvfb."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from kneevision.live import (
+    LatestFrame,
+    LiveState,
+    RepCounter,
+    TwistGuide,
+    handle_key,
+    paced,
+)
+from kneevision.style import SIDE_BGR
+from kneevision.video.source import Frame
+from tests.conftest import BUNDLED, REPO
+
+
+def kv(*args: str, env: dict | None = None, **kw) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "kneevision", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=REPO,
+        **kw,
+    )
+
+
+def test_keys():
+    s = LiveState()
+    for key, check in (
+        (ord(" "), lambda: s.recording),
+        (ord("m"), lambda: s.mirror),
+        (ord("c"), lambda: s.calibrate_requested),
+    ):
+        handle_key(s, key)
+        assert check()
+    handle_key(s, ord(" "))
+    assert not s.recording
+    handle_key(s, -1)  # no key
+    assert not s.quit
+    handle_key(s, 27)  # Esc
+    assert s.quit
+    s2 = LiveState()
+    handle_key(s2, ord("q") | 0x100000)  # waitKey may add modifier bits
+    assert s2.quit
+
+
+def test_latest_frame_drops_stale_frames_never_the_newest():
+    frames = (Frame(i, i / 30, np.zeros((2, 2, 3), np.uint8)) for i in range(200))
+    cap = LatestFrame(frames)
+    seen = []
+    while (item := cap.get()) is not None:
+        seen.append(item[0].index)
+        time.sleep(0.002)  # a slow consumer
+    assert seen == sorted(seen) and seen[-1] == 199
+    assert cap.captured == 200 and cap.dropped == 200 - len(seen)
+
+
+def test_paced_release_follows_timestamps():
+    frames = [Frame(i, i * 0.05, np.zeros((2, 2, 3), np.uint8)) for i in range(10)]
+    t0 = time.monotonic()
+    out = list(paced(iter(frames)))
+    assert len(out) == 10 and time.monotonic() - t0 >= 0.44
+
+
+def test_rep_counter_hysteresis():
+    c = RepCounter()
+    flex = [
+        10,
+        30,
+        55,
+        80,
+        60,
+        30,
+        24,
+        40,
+        45,
+        20,
+        60,
+        90,
+        10,
+    ]  # 2 full reps; the 45 dip is not one
+    done = [c.update({"left": f, "right": f - 5}) for f in flex]
+    assert c.count == 2 and sum(done) == 2
+    assert c.last == {"left": 90, "right": 85}
+
+
+def test_twist_guide_walks_through_both_legs():
+    g = TwistGuide()
+    assert "calibrate" in g.prompt()
+    g.calibrate({"left": 2.0, "right": -1.0})
+    for side, rel, expect in (
+        ("left", +15, "left leg: twist the foot outward"),
+        ("left", -25, "right leg: twist the foot inward"),
+        ("right", +20, "right leg: twist the foot outward"),
+        ("right", -30, "IR left 15°"),
+    ):
+        theta = {"left": 2.0, "right": -1.0}
+        theta[side] += rel
+        g.update(theta)
+        assert g.prompt().startswith(expect), g.prompt()
+    assert "L-R -5°" in g.prompt()
+
+
+def test_headless_session_writes_the_same_outputs(tmp_path):
+    p = kv("live", "--source", str(BUNDLED), "--headless", "--seconds", "5", "--report",
+           "--out", str(tmp_path))  # fmt: skip
+    out, err = p.communicate(timeout=180)
+    assert p.returncode == 0, err
+    folder = tmp_path / f"{BUNDLED.stem}_kneevision"
+    names = {f.name for f in folder.iterdir()}
+    assert {"summary.json", "angles.csv", "reps.csv", "overlay.mp4", "report.html"} <= names
+    s = json.loads((folder / "summary.json").read_text())
+    assert s["protocol"] == "squat"
+    bottoms = [e["time_s"] for e in s["events"] if e["kind"] == "bottom"]
+    assert bottoms == pytest.approx([1.1, 3.5], abs=0.4)  # the clip's first two reps
+    live = s["input"]["live"]
+    assert live["frames"] == s["input"]["frames_decoded"] > 100
+    assert live["latency_ms_p95"] < 1000
+    assert "latency p50" in out
+
+
+def test_no_display_and_no_camera_give_one_line_errors(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
+    p = subprocess.run(
+        [sys.executable, "-m", "kneevision", "live", "--source", str(BUNDLED), "--out",
+         str(tmp_path)], capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert p.returncode == 1
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--headless" in lines[0] and "display" in lines[0]
+    p = kv("live", "--camera", "7", "--headless", "--out", str(tmp_path))
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 1 and len(err.strip().splitlines()) == 1
+    assert "camera 7" in err and "not found or busy" in err
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.fixture
+def xvfb():
+    if shutil.which("Xvfb") is None:
+        pytest.fail("Xvfb is missing: `make test` installs it (Debian package xvfb)")
+    display = f":{90 + os.getpid() % 9}"
+    proc = subprocess.Popen(["Xvfb", display, "-screen", "0", "1600x1000x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    time.sleep(1.0)
+    yield display
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def _window(display: str, timeout: float = 60.0) -> tuple[str, int, int]:
+    """Wait for the live window; its id and top-left corner on the screen."""
+    env = {**os.environ, "DISPLAY": display}
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        r = subprocess.run(["xdotool", "search", "--name", "KneeVision live"],
+                           capture_output=True, text=True, env=env)  # fmt: skip
+        if r.stdout.strip():
+            wid = r.stdout.split()[0]
+            geo = subprocess.run(["xdotool", "getwindowgeometry", "--shell", wid],
+                                 capture_output=True, text=True, env=env).stdout  # fmt: skip
+            vals = dict(line.split("=") for line in geo.split())
+            return wid, int(vals["X"]), int(vals["Y"])
+        time.sleep(0.3)
+    raise AssertionError("the live window did not appear")
+
+
+def test_window_under_xvfb_shows_the_overlay_and_quits_on_q(xvfb, tmp_path, all_clips_analyzed):
+    import imageio_ffmpeg
+
+    p = kv("live", "--source", str(BUNDLED), "--out", str(tmp_path), env={"DISPLAY": xvfb})
+    try:
+        wid, x0, y0 = _window(xvfb)
+        time.sleep(2.5)  # let a few seconds of the clip play
+        shot = tmp_path / "screen.png"
+        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-f",
+                        "x11grab", "-video_size", "1600x1000", "-i", xvfb, "-frames:v", "1",
+                        str(shot)], check=True)  # fmt: skip
+        subprocess.run(["xdotool", "key", "--window", wid, "q"], check=True,
+                       env={**os.environ, "DISPLAY": xvfb})  # fmt: skip
+        _, err = p.communicate(timeout=120)
+    finally:
+        p.kill()
+    assert p.returncode == 0, err
+    screen = cv2.imread(str(shot))
+    # where the legs are in this clip (from its analysis), in screen pixels
+    pose = np.load(all_clips_analyzed / f"{BUNDLED.stem}_kneevision" / "pose.npz")["image"]
+    legs = pose[:, 23:33]
+    lo, hi = np.nanmin(legs, axis=(0, 1)), np.nanmax(legs, axis=(0, 1))
+    for side, bgr in SIDE_BGR.items():
+        ys, xs = np.nonzero((screen == np.array(bgr, np.uint8)).all(axis=2))
+        assert xs.size > 100, (side, xs.size)  # the skeleton is drawn in the side colour
+        cx, cy = np.median(xs) - x0, np.median(ys) - y0
+        assert lo[0] - 60 < cx < hi[0] + 60 and lo[1] - 60 < cy < hi[1] + 60, (side, cx, cy)
+    assert (tmp_path / f"{BUNDLED.stem}_kneevision" / "summary.json").is_file()
