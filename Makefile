@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/fppa_camera_tolerance.py
 	$(PY) benchmarks/throughput.py samples/front_goblet_squat_home_A.mp4
 	$(PY) benchmarks/live_latency.py
+	$(PY) benchmarks/batch_scaling.py
 
 clean:
 	rm -rf $(VENV) kneevision-out kneevision-live .pytest_cache .ruff_cache

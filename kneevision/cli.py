@@ -1,4 +1,4 @@
-"""Command line: ``kneevision analyze | live | report | demo`` (more commands as they land).
+"""Command line: ``kneevision analyze | live | batch | db | report | demo``.
 
 Errors a user can fix are printed as one line naming the file and the problem,
 with exit code 1 (2 for usage errors); ``--debug`` shows the traceback.
@@ -70,6 +70,8 @@ def _settings(args: argparse.Namespace):
         values["overlay"] = False
     if args.no_report:
         values["report"] = False
+    if args.blur_faces:
+        values["blur_faces"] = True
     return Settings(**values)
 
 
@@ -205,6 +207,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Rebuild report.html and report.pdf of analysis folders from their stored outputs."""
     from kneevision.report.document import write_report
 
+    if args.patient:
+        from kneevision.report.history import write_history_report
+
+        if not args.db:
+            raise KneeVisionError("--patient needs --db DATABASE")
+        out = write_history_report(args.db, args.patient, args.out)
+        if not args.quiet:
+            print(f"✓ {out}")
+        return EXIT_OK
+    if not args.folders:
+        raise KneeVisionError("give analysis folder(s), or --patient ID --db DATABASE")
+
     def one(folder: str):
         html_path, pdf_path = write_report(folder)
         if not args.quiet:
@@ -247,6 +261,90 @@ def cmd_live(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Analyse a folder or manifest of clips into the patient database."""
+    from tqdm import tqdm
+
+    from kneevision.batch import run_batch
+
+    settings = _settings(args).to_dict()
+    bar = tqdm(total=None, unit="clip", disable=True if args.quiet else None, dynamic_ncols=True)
+
+    def progress(result, left: int) -> None:
+        bar.total = result.done + result.failed + result.skipped + left
+        bar.n = result.done + result.failed + result.skipped
+        bar.set_postfix(done=result.done, failed=result.failed, skipped=result.skipped)
+        bar.refresh()
+
+    try:
+        result = run_batch(
+            args.input,
+            args.db,
+            settings,
+            out_root=args.out,
+            workers=args.workers,
+            scheduler=args.scheduler,
+            progress=progress,
+        )
+    finally:
+        bar.close()
+    for path, reason in result.failures.items():
+        where = "" if path in reason else f"{path}: "
+        print(f"kneevision: failed: {where}{reason}", file=sys.stderr)
+    line = (
+        f"{result.done} analysed, {result.skipped} already done, {result.failed} failed "
+        f"(of {result.total} clips) → {args.db}"
+    )
+    print(line, file=sys.stderr if result.failed else sys.stdout)
+    return EXIT_FAILED if result.failed else EXIT_OK
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    """Look into the patient database: patients, a patient's history, CSV export."""
+    import csv
+
+    from kneevision.outputs import atomic_file
+    from kneevision.store import Store
+
+    if not Path(args.db).is_file():
+        raise KneeVisionError("database not found", args.db)
+    with Store(args.db) as store:
+        if args.db_command == "patients":
+            rows = store.patients()
+            print(f"{'patient':<20} {'sessions':>8} {'trials':>6} {'failed':>6}  last session")
+            for r in rows:
+                failed = r["failed"] or 0
+                print(
+                    f"{r['id']:<20} {r['sessions']:>8} {r['trials']:>6} {failed:>6}  "
+                    f"{r['last'] or '-'}"
+                )
+        elif args.db_command == "history":
+            metrics = [args.metric] if args.metric else store.metrics_of(args.patient)
+            if not metrics:
+                raise KneeVisionError("no analysed sessions", f"patient {args.patient}")
+            for m in metrics:
+                print(m)
+                for r in store.history(args.patient, m):
+                    v = "–" if r["value"] is None else f"{r['value']:.2f}"
+                    print(f"  {r['date']}  {r['side']:<5} {v:>8}  (n={r['n']})")
+            if args.plot:
+                from kneevision.report.history import history_figure
+
+                fig = history_figure(store, args.patient, metrics[0])
+                with atomic_file(args.plot) as tmp:
+                    fig.savefig(tmp, format="png", dpi=120)
+                print(f"✓ {args.plot}")
+        elif args.db_command == "export":
+            n = 0
+            with atomic_file(args.csv) as tmp, open(tmp, "w", newline="") as fh:
+                w = csv.writer(fh)
+                for row in store.export_rows():
+                    w.writerow(row)
+                    n += 1
+            print(f"✓ {args.csv}: {max(n - 1, 0)} metric values")
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Analyse the bundled sample clip."""
     args.videos = [str(bundled_sample())]
@@ -283,6 +381,11 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-overlay", action="store_true", help="do not write overlay.mp4")
     p.add_argument(
         "--no-report", action="store_true", help="do not write report.html and report.pdf"
+    )
+    p.add_argument(
+        "--blur-faces",
+        action="store_true",
+        help="blur faces in the overlay video and report pictures, so they can be shared",
     )
     from kneevision.protocols import CHOICES
 
@@ -406,9 +509,46 @@ def build_parser() -> argparse.ArgumentParser:
         description="Rebuild report.html and report.pdf in each <clip>_kneevision/ folder from "
         "its stored outputs (summary.json, pose.npz), without running pose estimation again.",
     )
-    p.add_argument("folders", nargs="+", metavar="DIR", help="analysis folder(s)")
+    p.add_argument("folders", nargs="*", metavar="DIR", help="analysis folder(s)")
+    p.add_argument("--patient", metavar="ID", help="a history report of one patient (with --db)")
+    p.add_argument("--db", metavar="FILE", help="the patient database (kneevision batch --db)")
+    p.add_argument(
+        "--out", metavar="FILE", help="history report file (default <patient>_history.html)"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "batch",
+        help="analyse many patients' clips into a database",
+        description="Analyse every clip of a folder (PATIENT/YYYY-MM-DD/clip.mp4) or CSV "
+        "manifest (patient_id, session_date, path, protocol, side, notes) into a SQLite "
+        "database. Clips already done with the same content and settings are skipped, so a "
+        "stopped run can simply be started again. Nothing leaves this machine unless you "
+        "point --scheduler at a cluster of your own.",
+    )
+    p.add_argument("input", metavar="INPUT", help="folder or .csv manifest")
+    p.add_argument("--db", required=True, metavar="FILE", help="SQLite database (created if new)")
+    p.add_argument("--workers", type=int, default=1, metavar="N", help="local worker processes")
+    p.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run on a Dask cluster (tcp://host:8786) instead"
+    )
+    _add_analysis_options(p)
+    p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser("db", help="look into the patient database")
+    dbsub = p.add_subparsers(dest="db_command", metavar="COMMAND", required=True)
+    q = dbsub.add_parser("patients", help="list patients with their sessions and trials")
+    q.add_argument("--db", required=True, metavar="FILE")
+    q = dbsub.add_parser("history", help="a patient's metrics over sessions, per side")
+    q.add_argument("patient", metavar="PATIENT")
+    q.add_argument("--db", required=True, metavar="FILE")
+    q.add_argument("--metric", help="one metric (default: every stored metric)")
+    q.add_argument("--plot", metavar="PNG", help="also plot the (first) metric to a PNG file")
+    q = dbsub.add_parser("export", help="every metric value as a tidy CSV")
+    q.add_argument("--db", required=True, metavar="FILE")
+    q.add_argument("--csv", required=True, metavar="OUT", help="CSV file to write")
+    p.set_defaults(func=cmd_db)
 
     p = sub.add_parser(
         "demo",

@@ -478,7 +478,7 @@ def run_live(
     import shutil
 
     from kneevision.errors import NoPoseError
-    from kneevision.outputs import atomic_dir
+    from kneevision.outputs import atomic_dir, atomic_file
     from kneevision.pipeline import Settings, sequence_from_frames, write_outputs
 
     if not headless and not display_available():
@@ -549,7 +549,6 @@ def run_live(
         }
         summary, _, _ = write_outputs(tmp, seq, facts, settings, model, input_facts)
     if record is not None and (final / "overlay.mp4").is_file():
-        part = Path(record).with_name(Path(record).name + ".part")
-        shutil.copyfile(final / "overlay.mp4", part)
-        os.replace(part, record)
+        with atomic_file(record) as tmp:
+            shutil.copyfile(final / "overlay.mp4", tmp)
     return final, summary, session.stats

@@ -57,6 +57,27 @@ def atomic_dir(final: Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def atomic_file(final: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``final`` that replaces it only if the block succeeds."""
+    final = Path(final)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise OutputError(f"cannot write ({exc.strerror or exc})", final) from None
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, final)
+    except OSError as exc:
+        raise OutputError(f"cannot write ({exc.strerror or exc})", final) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _fmt(v: float, digits: int = 3) -> str:
     return "" if not math.isfinite(v) else f"{v:.{digits}f}"
 

@@ -33,7 +33,7 @@ from kneevision.pose.landmarker import PoseEstimator, PoseFrame
 from kneevision.pose.model import ModelFile
 from kneevision.pose.sequence import MIRROR_PERMUTATION, PoseSequence
 from kneevision.protocols import Motion, Options, Result, prepare
-from kneevision.report.overlay import draw_overlay
+from kneevision.report.overlay import blur_face, draw_overlay
 from kneevision.video.source import (
     VideoInfo,
     prefetch,
@@ -79,6 +79,8 @@ class Settings:
         Frame rate given to a folder of images (they carry no timestamps).
     report : bool
         Write ``report.html`` and ``report.pdf``.
+    blur_faces : bool
+        Blur faces in the overlay video and the report's key frame (to share clips).
     """
 
     model: str = "full"
@@ -93,6 +95,7 @@ class Settings:
     side: str | None = None
     image_fps: float = 30.0
     report: bool = True
+    blur_faces: bool = False
 
     def to_dict(self) -> dict:
         """Plain-dict form."""
@@ -162,6 +165,8 @@ def overlay_renderer(
         labels, warn = live_labels(img_pts, wld_pts)
         if shrink < 1.0:
             image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        if settings.blur_faces:
+            blur_face(image, pf.image * shrink, info.pixel_aspect)
         return draw_overlay(image, img_pts * shrink, labels, warn, info.pixel_aspect)
 
     return render, size

@@ -12,8 +12,6 @@ import datetime as dt
 import html
 import io
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,10 +20,12 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from kneevision.errors import KneeVisionError, OutputError
+from kneevision.errors import KneeVisionError
 from kneevision.kinematics.landmarks import SIDES
+from kneevision.outputs import atomic_file
 from kneevision.pose.sequence import PoseSequence
 from kneevision.report import plots
+from kneevision.report.overlay import blur_face
 from kneevision.report.references import LSI_CONVENTION, MUNRO_2012, reference_for
 
 A4_IN = (8.27, 11.69)
@@ -101,9 +101,13 @@ def _valgus_key_frame(data: ReportData) -> Figure | None:
 
     for frame in read_source(src):
         if frame.index == i:
-            rgb = frame.image[..., ::-1]
             pts = data.image_points[i].copy()
-            pts[:, 0] /= data.summary["input"].get("pixel_aspect", 1.0) or 1.0
+            aspect = data.summary["input"].get("pixel_aspect", 1.0) or 1.0
+            image = frame.image
+            if data.summary.get("settings", {}).get("blur_faces"):
+                blur_face(image, pts, aspect)
+            rgb = image[..., ::-1]
+            pts[:, 0] /= aspect
             side = rep["side"]
             return plots.key_frame(rgb, pts, side, rep["fppa_at_peak_flexion_deg"], "fppa_deg")
     return None
@@ -391,22 +395,9 @@ def write_report(folder: str | Path) -> tuple[Path, Path]:
     """
     data = load(folder)
     figures = build_figures(data)
-    out = {"report.html": None, "report.pdf": None}
-    try:
-        for name in out:
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=data.folder)
-            os.close(fd)
-            tmp_path = Path(tmp)
-            try:
-                if name.endswith(".html"):
-                    tmp_path.write_text(render_html(data, figures), encoding="utf-8")
-                else:
-                    render_pdf(data, figures, tmp_path)
-                tmp_path.chmod(0o644)
-                os.replace(tmp_path, data.folder / name)
-            finally:
-                tmp_path.unlink(missing_ok=True)
-            out[name] = data.folder / name
-    except OSError as exc:
-        raise OutputError(f"cannot write the report ({exc.strerror or exc})", data.folder) from None
-    return out["report.html"], out["report.pdf"]
+    html_path, pdf_path = data.folder / "report.html", data.folder / "report.pdf"
+    with atomic_file(html_path) as tmp:
+        tmp.write_text(render_html(data, figures), encoding="utf-8")
+    with atomic_file(pdf_path) as tmp:
+        render_pdf(data, figures, tmp)
+    return html_path, pdf_path

@@ -112,3 +112,31 @@ def _text_block(
             th,
             cv2.LINE_AA,
         )
+
+
+def blur_face(image: np.ndarray, points: np.ndarray, pixel_aspect: float = 1.0) -> np.ndarray:
+    """Blur the face (landmarks 0–10, box enlarged to cover the head) in place.
+
+    Parameters
+    ----------
+    image : ndarray (H, W, 3)
+    points : ndarray (33, 2)
+        Image landmarks in square pixels of this image.
+    """
+    face = points[:11].astype(float).copy()
+    face[:, 0] /= pixel_aspect
+    face = face[np.isfinite(face).all(axis=1)]
+    if face.size == 0:
+        return image
+    (x0, y0), (x1, y1) = face.min(axis=0), face.max(axis=0)
+    size = max(x1 - x0, y1 - y0, 8.0)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    half = 1.2 * size  # the landmarks span eyes to mouth; the head is about twice that
+    h, w = image.shape[:2]
+    a, b = max(0, int(cx - half)), min(w, int(cx + half))
+    c, d = max(0, int(cy - 1.3 * half)), min(h, int(cy + half))
+    if b > a and d > c:
+        region = image[c:d, a:b]
+        k = max(3, (max(b - a, d - c) // 3) | 1)
+        image[c:d, a:b] = cv2.GaussianBlur(region, (k, k), 0)
+    return image
