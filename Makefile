@@ -48,6 +48,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/throughput.py samples/front_goblet_squat_home_A.mp4
 	$(PY) benchmarks/live_latency.py
 	$(PY) benchmarks/batch_scaling.py
+	$(PY) benchmarks/marker_accuracy.py
 
 clean:
 	rm -rf $(VENV) kneevision-out kneevision-live .pytest_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""Command line: ``kneevision analyze | live | batch | db | report | demo``.
+"""Command line: ``kneevision analyze | live | batch | db | report | markers | demo``.
 
 Errors a user can fix are printed as one line naming the file and the problem,
 with exit code 1 (2 for usage errors); ``--debug`` shows the traceback.
@@ -72,6 +72,11 @@ def _settings(args: argparse.Namespace):
         values["report"] = False
     if args.blur_faces:
         values["blur_faces"] = True
+    if args.markers:
+        values["markers"] = True
+    for name in ("marker_size_mm", "fov_deg"):
+        if getattr(args, name, None) is not None:
+            values[name] = getattr(args, name)
     return Settings(**values)
 
 
@@ -144,6 +149,16 @@ def format_result(summary: dict, out_dir: Path | None = None) -> str:
     for m, a in summary.get("asymmetry", {}).items():
         if a.get("mdc") is not None:
             lines.append(f"  ⇄ {m.replace('_', ' ')}: {a['verdict']}")
+    markers = summary.get("markers")
+    if markers:
+        for side in ("left", "right"):
+            ms = markers["sides"].get(side) or {}
+            if ms.get("tested"):
+                ir = _fmt_value("x_deg", ms["internal_rotation_deg"]["value"])
+                er = _fmt_value("x_deg", ms["external_rotation_deg"]["value"])
+                lines.append(f"  markers {side:<5} IR {ir}  ER {er}")
+        for m, a in markers.get("asymmetry", {}).items():
+            lines.append(f"  ⇄ markers {m.replace('_', ' ')}: {a['verdict']}")
     for flag in summary.get("quality", []):
         lines.append(f"  ! {flag['message']}")
     if out_dir is not None:
@@ -345,6 +360,18 @@ def cmd_db(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_markers(args: argparse.Namespace) -> int:
+    """Print the marker sheet."""
+    from kneevision.markers import write_sheet
+
+    try:
+        out = write_sheet(args.out, args.size_mm)
+    except ValueError as exc:
+        raise KneeVisionError(str(exc), args.out) from None
+    print(f"✓ {out}: print at 100% and check the 50 mm bar")
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Analyse the bundled sample clip."""
     args.videos = [str(bundled_sample())]
@@ -381,6 +408,26 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-overlay", action="store_true", help="do not write overlay.mp4")
     p.add_argument(
         "--no-report", action="store_true", help="do not write report.html and report.pdf"
+    )
+    p.add_argument(
+        "--markers",
+        action="store_true",
+        help="seated twist with printed markers (kneevision markers print): also measure "
+        "tibial rotation from the markers, beside the markerless estimate",
+    )
+    p.add_argument(
+        "--marker-size-mm",
+        type=float,
+        dest="marker_size_mm",
+        metavar="MM",
+        help="printed marker size (default 40)",
+    )
+    p.add_argument(
+        "--fov-deg",
+        type=float,
+        dest="fov_deg",
+        metavar="DEG",
+        help="camera's horizontal field of view, for the marker poses (default 65, phones)",
     )
     p.add_argument(
         "--blur-faces",
@@ -535,6 +582,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_analysis_options(p)
     p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser("markers", help="printed markers for the precise seated twist test")
+    msub = p.add_subparsers(dest="markers_command", metavar="COMMAND", required=True)
+    q = msub.add_parser("print", help="write the A4 marker sheet (PDF, true scale)")
+    q.add_argument("--size-mm", type=float, default=40.0, metavar="MM", dest="size_mm",
+                   help="marker size (default 40; 30-50 work)")  # fmt: skip
+    q.add_argument("--out", default="markers.pdf", metavar="PDF", help="default markers.pdf")
+    p.set_defaults(func=cmd_markers)
 
     p = sub.add_parser("db", help="look into the patient database")
     dbsub = p.add_subparsers(dest="db_command", metavar="COMMAND", required=True)

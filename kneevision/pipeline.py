@@ -81,6 +81,9 @@ class Settings:
         Write ``report.html`` and ``report.pdf``.
     blur_faces : bool
         Blur faces in the overlay video and the report's key frame (to share clips).
+    markers, marker_size_mm, fov_deg : bool, float, float
+        Also measure tibial rotation from printed markers (seated twist), with the
+        printed size and the camera's horizontal field of view (intrinsics guess).
     """
 
     model: str = "full"
@@ -96,6 +99,9 @@ class Settings:
     image_fps: float = 30.0
     report: bool = True
     blur_faces: bool = False
+    markers: bool = False
+    marker_size_mm: float = 40.0
+    fov_deg: float = 65.0
 
     def to_dict(self) -> dict:
         """Plain-dict form."""
@@ -301,6 +307,18 @@ def write_outputs(
     """
     motion, result = evaluate(seq, settings, facts)
     angles = {**motion.angles, **result.series}
+    markers = None
+    if settings.markers:
+        from kneevision.markers import analyze_video
+
+        track, markers = analyze_video(
+            input_facts["path"], settings.marker_size_mm, settings.fov_deg
+        )
+        write_table_csv(
+            folder / "markers.csv",
+            {"time_s": track.time_s, **markers.series}
+            | {f"marker_{i}_seen": v.astype(int) for i, v in track.seen.items()},
+        )
     seq.save(folder / "pose.npz")
     write_landmarks_csv(folder / "landmarks.csv", seq)
     write_table_csv(
@@ -323,6 +341,14 @@ def write_outputs(
         },
         "timing": {k: facts.get(k) for k in ("seconds", "fps")},
     }
+    if markers is not None:
+        summary["markers"] = {**markers.to_dict(), "settings": track.meta}
+        summary["markers"]["markerless_minus_marker_deg"] = {
+            side: result.sides[side][m]["value"] - markers.sides[side][m]["value"]
+            for side in SIDES
+            for m in ("internal_rotation_deg",)
+            if result.sides.get(side, {}).get("tested") and markers.sides[side].get("tested")
+        }
 
     def listing() -> list[str]:
         return sorted(
@@ -385,7 +411,7 @@ def analyze(
             info=info,
             progress=progress,
         )
-        if seq.frames_with_pose == 0:
+        if seq.frames_with_pose == 0 and not settings.markers:  # markers work on close-ups
             raise NoPoseError("no person found in any frame", video)
         input_facts = {
             "path": str(video.resolve()),

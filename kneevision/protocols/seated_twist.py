@@ -110,6 +110,32 @@ def twist_cycles(time_s: np.ndarray, rel: np.ndarray, ir: float, er: float) -> l
     return cycles
 
 
+def rotation_range(
+    time_s: np.ndarray, theta: np.ndarray
+) -> tuple[dict[str, dict], list[dict], bool, np.ndarray]:
+    """Neutral, internal and external range, total range and cycles of one leg's rotation.
+
+    Returns
+    -------
+    (dict, list of dict, bool, ndarray)
+        Per-metric aggregates (``neutral_deg``, ``internal_rotation_deg``,
+        ``external_rotation_deg``, ``total_rotation_deg``, ``cycles``), the twist
+        cycles, whether a still neutral start was found, and θ − θ0.
+    """
+    theta0, found = neutral(time_s, theta)
+    rel = theta - theta0
+    ir, er = float(np.nanmax(rel)), float(np.nanmax(-rel))
+    cycles = twist_cycles(time_s, rel, ir, er)
+    ranges = {
+        "neutral_deg": aggregate([theta0]),
+        "internal_rotation_deg": aggregate([ir], "max"),
+        "external_rotation_deg": aggregate([er], "max"),
+        "total_rotation_deg": aggregate([ir + er], "max"),
+        "cycles": aggregate([len(cycles)]),
+    }
+    return ranges, cycles, found, rel
+
+
 def analyze(motion: Motion, options: Options | None = None) -> Result:
     """Analyse a seated twist test clip (one leg, both one after the other, or together)."""
     options = options or Options()
@@ -125,17 +151,15 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
         if not np.isfinite(theta).any():
             result.sides[side] = {"tested": False}
             continue
-        theta0, found = neutral(t, theta)
-        rel = theta - theta0
-        ir, er = float(np.nanmax(rel)), float(np.nanmax(-rel))
+        ranges, cycles, found, rel = rotation_range(t, theta)
+        ir, er = ranges["internal_rotation_deg"]["value"], ranges["external_rotation_deg"]["value"]
         if options.side not in (None, side) or ir + er < MIN_RANGE_DEG:
             result.sides[side] = {"tested": False}
             continue
         tested.append(side)
-        for k, c in enumerate(twist_cycles(t, rel, ir, er), start=1):
+        for k, c in enumerate(cycles, start=1):
             result.reps.append({"side": side, "rep": k, **c})
             result.events.append({"time_s": c["bottom_s"], "side": side, "kind": "peak_internal"})
-        cycles = [r for r in result.reps if r["side"] == side]
         active = np.abs(rel) > 0.25 * max(ir, er)
         j = leg(motion.world, side)
         flex = knee_flexion(j["hip"], j["knee"], j["ankle"])
@@ -145,11 +169,7 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
         swing = _segment_swing(j, active)
         result.sides[side] = {
             "tested": True,
-            "neutral_deg": aggregate([theta0]),
-            "internal_rotation_deg": aggregate([ir], "max"),
-            "external_rotation_deg": aggregate([er], "max"),
-            "total_rotation_deg": aggregate([ir + er], "max"),
-            "cycles": aggregate([len(cycles)]),
+            **ranges,
             "knee_flexion_deg": aggregate([flex_med]),
             "thigh_swing_deg": aggregate([swing["thigh"]]),
             "shank_swing_deg": aggregate([swing["shank"]]),

@@ -142,6 +142,19 @@ def build_figures(data: ReportData) -> list[tuple[str, Figure]]:
                     (f"{plots.label_of(metric)} per repetition", plots.rep_bars(reps, metric, ref))
                 )
                 break
+    markers_csv = data.folder / "markers.csv"
+    if markers_csv.is_file():
+        import csv
+
+        with open(markers_csv, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+        t = np.array([float(r["time_s"]) for r in rows])
+        marker = {
+            s: np.array([float(r[f"{s}_marker_rotation_deg"] or "nan") for r in rows])
+            for s in SIDES
+        }
+        free = data.series.get("tibial_rotation_deg")
+        figs.append(("Markers and markerless", plots.marker_vs_markerless(t, marker, free)))
     if s.get("asymmetry"):
         figs.append(("Left versus right", plots.asymmetry_chart(s["asymmetry"])))
     key = _valgus_key_frame(data)

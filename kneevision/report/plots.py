@@ -86,7 +86,31 @@ def time_series(
     ax.set_xlabel("time (s)")
     ax.set_ylabel(axis_label(metric))
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper right", fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper right", fontsize=8)
+    return fig
+
+
+def marker_vs_markerless(
+    time_s: np.ndarray, marker: dict[str, np.ndarray], markerless: dict[str, np.ndarray] | None
+) -> Figure:
+    """Tibial rotation per side from the markers (solid) and from the landmarks (dashed)."""
+    fig, ax = _figure(2.8)
+    for side in SIDES:
+        m = marker.get(side)
+        if m is not None and np.isfinite(m).any():
+            ax.plot(time_s, m, color=SIDE_COLORS[side], lw=1.6, label=f"{side}, markers")
+        free = (markerless or {}).get(side)
+        if free is not None and len(free) == len(time_s) and np.isfinite(free).any():
+            ax.plot(
+                time_s, free, color=SIDE_COLORS[side], lw=1, ls="--", label=f"{side}, markerless"
+            )
+    ax.set_title("Tibial rotation: markers (solid) and markerless estimate (dashed)")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("tibial rotation (°), + internal")
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
     return fig
 
 
