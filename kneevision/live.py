@@ -213,7 +213,7 @@ def handle_key(state: LiveState, key: int) -> None:
         state.recording = not state.recording
     elif key == KEY_CALIBRATE:
         state.calibrate_requested = True
-    elif key == ord("m"):
+    elif key == KEY_MIRROR:
         state.mirror = not state.mirror
 
 

@@ -8,7 +8,6 @@ live view, batch runs and tests feed every protocol the same thing.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -328,13 +327,6 @@ def peak_frame(values: FloatArray, start: int, end: int, default: int) -> int:
     """Frame of the largest finite value in ``values[start:end + 1]`` (``default`` if none)."""
     i = peak(values[start : end + 1])[1]
     return default if i is None else start + i
-
-
-def nanmean_rows(*series: FloatArray) -> FloatArray:
-    """Element-wise mean of series, ignoring NaN (NaN where all are NaN), silently."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(np.stack(series), axis=0)
 
 
 # --- geometry helpers shared by the standing protocols -----------------------------------
