@@ -121,6 +121,8 @@ def _fmt_value(metric: str, v: float | None) -> str:
 
 def format_result(summary: dict, out_dir: Path | None = None) -> str:
     """A short human summary of one analysis: protocol, view, reps, key numbers, flags."""
+    from kneevision.protocols.base import label_of
+
     lines = []
     name = Path(summary["input"]["path"]).name if "input" in summary else "combined"
     det = summary.get("detection", {})
@@ -138,17 +140,17 @@ def format_result(summary: dict, out_dir: Path | None = None) -> str:
         vals = [d.get(m, {}) for d in per_side]
         if all(not v or _missing(v.get("value")) for v in vals):
             continue
-        label = m.replace("_deg", "").replace("_pct", "").replace("_", " ")
+        label = label_of(m)
         lines.append(
             f"  {label:<32} left {_fmt_value(m, vals[0].get('value')):>8}"
             f"  right {_fmt_value(m, vals[1].get('value')):>8}"
         )
     for m, v in summary.get("bilateral", {}).items():
         if not _missing(v.get("value")) and not m.endswith("_s"):
-            lines.append(f"  {m.replace('_', ' '):<32} both {_fmt_value(m, v['value']):>8}")
+            lines.append(f"  {label_of(m):<32} both {_fmt_value(m, v['value']):>8}")
     for m, a in summary.get("asymmetry", {}).items():
         if a.get("mdc") is not None:
-            lines.append(f"  ⇄ {m.replace('_', ' ')}: {a['verdict']}")
+            lines.append(f"  ⇄ {label_of(m)}: {a['verdict']}")
     markers = summary.get("markers")
     if markers:
         for side in ("left", "right"):
@@ -158,7 +160,7 @@ def format_result(summary: dict, out_dir: Path | None = None) -> str:
                 er = _fmt_value("x_deg", ms["external_rotation_deg"]["value"])
                 lines.append(f"  markers {side:<5} IR {ir}  ER {er}")
         for m, a in markers.get("asymmetry", {}).items():
-            lines.append(f"  ⇄ markers {m.replace('_', ' ')}: {a['verdict']}")
+            lines.append(f"  ⇄ markers {label_of(m)}: {a['verdict']}")
     for flag in summary.get("quality", []):
         lines.append(f"  ! {flag['message']}")
     if out_dir is not None:

@@ -274,6 +274,19 @@ def unit_of(metric: str) -> str:
     return ""
 
 
+def label_of(metric: str) -> str:
+    """Human name of a metric key: ``peak_fppa_deg`` → ``peak FPPA``."""
+    words = metric
+    for suffix in ("_deg", "_pct", "_ratio", "_s"):
+        if words.endswith(suffix):
+            words = words[: -len(suffix)]
+            break
+    text = words.replace("_", " ")
+    for short, full in (("fppa", "FPPA"), ("3d", "3-D"), ("pct leg", "% leg")):
+        text = text.replace(short, full)
+    return text
+
+
 def asymmetry_table(sides: dict[str, dict[str, dict]], metrics: Sequence[str]) -> dict[str, dict]:
     """Left versus right on each metric's headline value, judged against its MDC."""
     out = {}

@@ -13,25 +13,12 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from kneevision.kinematics.landmarks import JOINTS, SIDES
-from kneevision.protocols.base import unit_of
+from kneevision.protocols.base import label_of, unit_of
 from kneevision.report.references import Reference
 from kneevision.style import NEUTRAL_COLOR, SIDE_COLORS, WARNING_COLOR
 
 #: Figure width (inches) that fits an A4 page and a phone screen.
 WIDTH = 7.0
-
-
-def label_of(metric: str) -> str:
-    """Human name of a metric key: ``peak_fppa_deg`` → ``peak FPPA``."""
-    words = metric
-    for suffix in ("_deg", "_pct", "_ratio", "_s"):
-        if words.endswith(suffix):
-            words = words[: -len(suffix)]
-            break
-    text = words.replace("_", " ")
-    for short, full in (("fppa", "FPPA"), ("3d", "3-D"), ("pct leg", "% leg")):
-        text = text.replace(short, full)
-    return text
 
 
 def axis_label(metric: str) -> str:
