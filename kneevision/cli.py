@@ -7,6 +7,7 @@ with exit code 1 (2 for usage errors); ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import tomllib
@@ -74,7 +75,7 @@ def _settings(args: argparse.Namespace):
         values["blur_faces"] = True
     if args.markers:
         values["markers"] = True
-    for name in ("marker_size_mm", "fov_deg"):
+    for name in ("marker_size_mm", "fov_deg", "intrinsics"):
         if getattr(args, name, None) is not None:
             values[name] = getattr(args, name)
     return Settings(**values)
@@ -161,7 +162,7 @@ def format_result(summary: dict, out_dir: Path | None = None) -> str:
                 lines.append(f"  markers {side:<5} IR {ir}  ER {er}")
         for m, a in markers.get("asymmetry", {}).items():
             lines.append(f"  ⇄ markers {label_of(m)}: {a['verdict']}")
-    for flag in summary.get("quality", []):
+    for flag in summary.get("quality", []) + (markers or {}).get("quality", []):
         lines.append(f"  ! {flag['message']}")
     if out_dir is not None:
         lines.append(f"  → {out_dir}")
@@ -363,11 +364,34 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_markers(args: argparse.Namespace) -> int:
-    """Print the marker sheet."""
-    from kneevision.markers import write_sheet
+    """Print the marker sheet or the calibration board; calibrate a camera."""
+    from kneevision.markers import calibrate, write_board, write_sheet
 
+    if args.markers_command == "calibrate":
+        from tqdm import tqdm
+
+        from kneevision.video.source import probe_source, read_source
+
+        info = probe_source(args.source, args.image_fps)
+        frames = tqdm(read_source(args.source, args.image_fps), total=info.frames,
+                      desc="board", unit="frame", disable=None, leave=False)  # fmt: skip
+        cal = calibrate(frames, args.square_mm, source=str(args.source))
+        cal.save(args.out)
+        f = cal.matrix[0, 0]
+        fov = 2 * math.degrees(math.atan(cal.width / 2 / f))
+        print(f"✓ {args.out}: {cal.width}x{cal.height}, focal {f:.0f} px "
+              f"({fov:.1f}° horizontal field of view), {cal.views} views, "
+              f"reprojection error {cal.rms_px:.2f} px")  # fmt: skip
+        if cal.rms_px > 1.0:
+            print("  ⚠ reprojection error above 1 px: film the board sharper, closer, "
+                  "from more angles")  # fmt: skip
+        print(f"  use it with: kneevision analyze CLIP --markers --intrinsics {args.out}")
+        return EXIT_OK
     try:
-        out = write_sheet(args.out, args.size_mm)
+        if args.markers_command == "board":
+            out = write_board(args.out, args.square_mm)
+        else:
+            out = write_sheet(args.out, args.size_mm)
     except ValueError as exc:
         raise KneeVisionError(str(exc), args.out) from None
     print(f"✓ {out}: print at 100% and check the 50 mm bar")
@@ -429,7 +453,13 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
         type=float,
         dest="fov_deg",
         metavar="DEG",
-        help="camera's horizontal field of view, for the marker poses (default 65, phones)",
+        help="camera's horizontal field of view, for the marker poses when there is no "
+        "--intrinsics file (default 65, phones)",
+    )
+    p.add_argument(
+        "--intrinsics",
+        metavar="JSON",
+        help="camera calibration from 'kneevision markers calibrate', for the marker poses",
     )
     p.add_argument(
         "--blur-faces",
@@ -591,6 +621,24 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--size-mm", type=float, default=40.0, metavar="MM", dest="size_mm",
                    help="marker size (default 40; 30-50 work)")  # fmt: skip
     q.add_argument("--out", default="markers.pdf", metavar="PDF", help="default markers.pdf")
+    q = msub.add_parser("board", help="write the A4 ChArUco camera-calibration board (PDF)")
+    q.add_argument("--square-mm", type=float, default=30.0, metavar="MM", dest="square_mm",
+                   help="square size (default 30)")  # fmt: skip
+    q.add_argument("--out", default="board.pdf", metavar="PDF", help="default board.pdf")
+    q = msub.add_parser(
+        "calibrate",
+        help="camera intrinsics from a clip (or image folder) of the printed board",
+        description="Film the printed board (kneevision markers board) with the camera and "
+        "zoom used for the tests, tilting it in all directions; writes the camera's focal "
+        "length, centre and lens distortion for 'analyze --markers --intrinsics'.",
+    )
+    q.add_argument("source", metavar="VIDEO_OR_IMAGES", help="clip or folder of images")
+    q.add_argument("--square-mm", type=float, default=30.0, metavar="MM", dest="square_mm",
+                   help="printed square size, measured (default 30)")  # fmt: skip
+    q.add_argument("--image-fps", type=float, default=30.0, dest="image_fps",
+                   help=argparse.SUPPRESS)  # fmt: skip
+    q.add_argument("--out", default="intrinsics.json", metavar="JSON",
+                   help="default intrinsics.json")  # fmt: skip
     p.set_defaults(func=cmd_markers)
 
     p = sub.add_parser("db", help="look into the patient database")

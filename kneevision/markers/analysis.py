@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from pathlib import Path
 
+import cv2
 import numpy as np
 
 from kneevision.kinematics.landmarks import SIDES
 from kneevision.kinematics.signals import fill_gaps, lowpass
 from kneevision.markers.core import (
     MARKER_IDS,
+    MarkerPose,
+    axis_prior,
     choose_pose,
     detect,
     detector,
+    lever_prior,
     pose_candidates,
+    resolve_ambiguity,
+    smooth_rotations,
     tibial_rotation_from_markers,
 )
 from kneevision.protocols.base import Result, aggregate, asymmetry_table
@@ -23,14 +27,12 @@ from kneevision.protocols.quality import flag
 from kneevision.protocols.seated_twist import METRICS, THETA_CUTOFF_HZ, rotation_range
 
 #: side → marker id
+#: Low-pass cutoff for the thigh marker's orientation (it should stay still; slow drift
+#: and hip rotation during a twist, at well under 1 Hz, still pass).
+THIGH_CUTOFF_HZ = 1.0
+
 SHIN = {side: i for i, (side, seg) in MARKER_IDS.items() if seg == "shin"}
 THIGH = {side: i for i, (side, seg) in MARKER_IDS.items() if seg == "thigh"}
-
-
-def intrinsics_from_fov(width: int, height: int, fov_deg: float = 65.0) -> np.ndarray:
-    """Camera matrix from a horizontal field-of-view guess (phones: about 65–75°)."""
-    f = (width / 2) / math.tan(math.radians(fov_deg) / 2)
-    return np.array([[f, 0, width / 2], [0, f, height / 2], [0, 0, 1.0]])
 
 
 @dataclass
@@ -40,45 +42,94 @@ class MarkerTrack:
     time_s: np.ndarray
     rotation: dict[str, np.ndarray]
     seen: dict[int, np.ndarray]
-    ambiguous: int = 0
     meta: dict = field(default_factory=dict)
 
 
-def track(frames, size_m: float, camera: np.ndarray, dist: np.ndarray | None = None) -> MarkerTrack:
-    """Detect and pose every marker in each frame; tibial rotation per side.
+class MarkerObserver:
+    """Detects and poses the markers frame by frame; the rotation series comes at the end.
+
+    Every frame's pose candidates are kept so that :meth:`track` can resolve the
+    planar ambiguity over the whole clip; :meth:`observe` also returns a
+    frame-by-frame choice, good enough to draw the marker axes on the overlay.
 
     Parameters
     ----------
-    frames : iterable of Frame
     size_m : float
         Printed marker side (black square), metres.
     camera : ndarray (3, 3)
+    dist : ndarray, optional
+        Lens distortion coefficients (OpenCV order).
     """
-    det = detector()
-    prev: dict[int, object] = {}
-    rots: dict[int, list] = {i: [] for i in MARKER_IDS}
-    times = []
-    ambiguous = 0
-    for frame in frames:
-        times.append(frame.time_s)
-        found = detect(frame.image, det)
+
+    def __init__(
+        self,
+        size_m: float,
+        camera: np.ndarray,
+        dist: np.ndarray | None = None,
+        meta: dict | None = None,
+    ) -> None:
+        self.size_m, self.camera, self.dist = size_m, camera, dist
+        self.meta = meta or {}
+        self._det = detector()
+        self._times: list[float] = []
+        self._candidates: dict[int, list[list[MarkerPose]]] = {i: [] for i in MARKER_IDS}
+        self._shown: dict[int, MarkerPose] = {}
+
+    def observe(self, time_s: float, image: np.ndarray) -> dict[int, MarkerPose]:
+        """Record one frame; the markers seen in it (id → pose chosen frame by frame)."""
+        self._times.append(time_s)
+        found = detect(image, self._det)
+        shown = {}
         for mid in MARKER_IDS:
-            pose = None
-            if mid in found:
-                pose = choose_pose(pose_candidates(found[mid], size_m, camera, dist), prev.get(mid))
+            cands = (
+                pose_candidates(found[mid], self.size_m, self.camera, self.dist)
+                if mid in found
+                else []
+            )
+            self._candidates[mid].append(cands)
+            pose = choose_pose(cands, self._shown.get(mid))
             if pose is not None:
-                ambiguous += pose.ambiguous
-                prev[mid] = pose
-            rots[mid].append(None if pose is None else pose.rotation)
-    t = np.asarray(times, dtype=float)
-    rotation = {}
-    for side in SIDES:
-        r = tibial_rotation_from_markers(rots[SHIN[side]], rots[THIGH[side]], side)
-        if np.isfinite(r).sum() >= 3 and len(t) > 3:
-            r = lowpass(t, fill_gaps(t, r, 0.3), THETA_CUTOFF_HZ)
-        rotation[side] = r
-    seen = {mid: np.array([r is not None for r in rots[mid]]) for mid in MARKER_IDS}
-    return MarkerTrack(t, rotation, seen, ambiguous)
+                self._shown[mid] = shown[mid] = pose
+        return shown
+
+    def track(self) -> MarkerTrack:
+        """Tibial rotation per side over the frames observed so far."""
+        t = np.asarray(self._times, dtype=float)
+        rots = {}
+        for side in SIDES:
+            shin_c, thigh_c = self._candidates[SHIN[side]], self._candidates[THIGH[side]]
+            thigh = resolve_ambiguity(thigh_c, t, prior=axis_prior(thigh_c))
+            axis = axis_prior(shin_c)
+            shin = resolve_ambiguity(shin_c, t, prior=axis)
+            lever = lever_prior(shin_c, thigh, shin)
+            if lever is not None:
+                both = [
+                    [x + y for x, y in zip(a, b, strict=True)]
+                    for a, b in zip(axis, lever, strict=True)
+                ]
+                shin = resolve_ambiguity(shin_c, t, prior=both)
+            rots[SHIN[side]] = [None if p is None else p.rotation for p in shin]
+            # The thigh should not move in this test: its marker's frame-to-frame noise
+            # would pass straight into the relative rotation, so it is smoothed harder.
+            rots[THIGH[side]] = smooth_rotations(
+                t, [None if p is None else p.rotation for p in thigh], THIGH_CUTOFF_HZ
+            )
+        rotation = {}
+        for side in SIDES:
+            r = tibial_rotation_from_markers(rots[SHIN[side]], rots[THIGH[side]], side)
+            if np.isfinite(r).sum() >= 3 and len(t) > 3:
+                r = lowpass(t, fill_gaps(t, r, 0.3), THETA_CUTOFF_HZ)
+            rotation[side] = r
+        seen = {mid: np.array([r is not None for r in rots[mid]], bool) for mid in MARKER_IDS}
+        return MarkerTrack(t, rotation, seen, dict(self.meta))
+
+
+def track(frames, size_m: float, camera: np.ndarray, dist: np.ndarray | None = None) -> MarkerTrack:
+    """Detect and pose every marker in each frame of ``frames``; tibial rotation per side."""
+    obs = MarkerObserver(size_m, camera, dist)
+    for frame in frames:
+        obs.observe(frame.time_s, frame.image)
+    return obs.track()
 
 
 def marker_result(tr: MarkerTrack) -> Result:
@@ -108,6 +159,14 @@ def marker_result(tr: MarkerTrack) -> Result:
         }
         if not found:
             result.quality.append(flag("no_still_start", f"{side} leg: no still neutral start"))
+    if not any(result.sides[s]["tested"] for s in SIDES):
+        result.quality.append(
+            flag(
+                "markers_not_found",
+                "no leg showed both its markers (ids 0 and 1 left, 2 and 3 right) in enough "
+                "frames: no marker measurement",
+            )
+        )
     result.asymmetry = asymmetry_table(result.sides, METRICS)
     result.series = {f"{s}_marker_rotation_deg": tr.rotation[s] for s in SIDES}
     result.notes = [
@@ -117,14 +176,22 @@ def marker_result(tr: MarkerTrack) -> Result:
     return result
 
 
-def analyze_video(
-    path: str | Path, size_mm: float, fov_deg: float = 65.0
-) -> tuple[MarkerTrack, Result]:
-    """Marker tibial rotation of a clip, with intrinsics from a field-of-view guess."""
-    from kneevision.video.source import probe_source, read_source
+def draw_axes(
+    image: np.ndarray,
+    poses: dict[int, MarkerPose],
+    camera: np.ndarray,
+    dist: np.ndarray | None,
+    size_m: float,
+    scale: float = 1.0,
+) -> np.ndarray:
+    """Draw each marker's axes (x red, y green, z blue: OpenCV's colours) on ``image``.
 
-    info = probe_source(path)
-    camera = intrinsics_from_fov(info.width, info.height, fov_deg)
-    tr = track(read_source(path), size_mm / 1000, camera)
-    tr.meta = {"fov_deg": fov_deg, "marker_size_mm": size_mm, "camera_matrix": camera.tolist()}
-    return tr, marker_result(tr)
+    ``scale`` is the overlay's size relative to the frames the poses came from.
+    """
+    k = camera.copy()
+    k[:2] *= scale
+    d = np.zeros(5) if dist is None else dist
+    for pose in poses.values():
+        rvec = cv2.Rodrigues(pose.rotation)[0]
+        cv2.drawFrameAxes(image, k, d, rvec, pose.position, 0.75 * size_m, max(1, round(2 * scale)))
+    return image

@@ -7,8 +7,11 @@ so that the marker's axes are the segment's: x toward the person's left, y up
 
 A single planar marker has two poses that fit its image almost equally well
 (the plane tilted toward or away from the camera). ``solvePnPGeneric`` with
-``SOLVEPNP_IPPE_SQUARE`` returns both; the one kept is the one closer to the
-previous frame's pose when the reprojection errors do not clearly decide.
+``SOLVEPNP_IPPE_SQUARE`` returns both. Offline, :func:`resolve_ambiguity` picks
+one per frame for the whole clip at once (Viterbi over the two candidates:
+reprojection error as evidence, small turns between frames as the prior), so a
+run of frames decides together where one frame's error cannot; live,
+:func:`choose_pose` keeps the one closer to the previous frame.
 """
 
 from __future__ import annotations
@@ -49,15 +52,41 @@ def detector() -> cv2.aruco.ArucoDetector:
     return cv2.aruco.ArucoDetector(dictionary(), params)
 
 
-def detect(image: np.ndarray, det: cv2.aruco.ArucoDetector | None = None) -> dict[int, FloatArray]:
-    """Marker id → its four image corners (4, 2), clockwise from top-left."""
+def detect(
+    image: np.ndarray, det: cv2.aruco.ArucoDetector | None = None, small_px: float = 60.0
+) -> dict[int, FloatArray]:
+    """Marker id → its four image corners (4, 2), clockwise from top-left.
+
+    Markers only a few pixels per module wide (30 mm at 1.5 m, or tilted away)
+    are often found as candidates but not decoded; each small rejected
+    candidate is looked at again in a 2× enlarged crop, which decodes them.
+    """
+    det = det or detector()
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    corners, ids, _ = (det or detector()).detectMarkers(gray)
-    if ids is None:
-        return {}
-    return {
-        int(i): c.reshape(4, 2).astype(float) for i, c in zip(ids.ravel(), corners, strict=True)
-    }
+    corners, ids, rejected = det.detectMarkers(gray)
+    found = {}
+    if ids is not None:
+        found = {
+            int(i): c.reshape(4, 2).astype(float) for i, c in zip(ids.ravel(), corners, strict=True)
+        }
+    if len(found) == len(MARKER_IDS):
+        return found
+    h, w = gray.shape
+    for cand in rejected:
+        pts = cand.reshape(4, 2)
+        lo, hi = pts.min(axis=0), pts.max(axis=0)
+        if (hi - lo).max() > small_px:
+            continue
+        pad = (hi - lo).max() * 0.6 + 4
+        x0, y0 = np.maximum(np.floor(lo - pad), 0).astype(int)
+        x1, y1 = np.minimum(np.ceil(hi + pad), [w, h]).astype(int)
+        crop = cv2.resize(gray[y0:y1, x0:x1], None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+        c2, ids2, _ = det.detectMarkers(crop)
+        for i, c in zip([] if ids2 is None else ids2.ravel(), c2, strict=False):
+            if int(i) in MARKER_IDS and int(i) not in found:
+                # pixel centres: x_src = (x_dst + 0.5) / 2 - 0.5
+                found[int(i)] = (c.reshape(4, 2).astype(float) + 0.5) / 2 - 0.5 + [x0, y0]
+    return found
 
 
 def object_points(size_m: float) -> FloatArray:
@@ -124,6 +153,187 @@ def choose_pose(
         return min(candidates, key=lambda p: rotation_angle(p.rotation, previous.rotation))
     facing = min(candidates, key=lambda p: p.rotation[2, 2])  # z toward the camera is −z_cam
     return MarkerPose(facing.rotation, facing.position, facing.error_px, True)
+
+
+Costs = list[list[float]]
+
+
+def resolve_ambiguity(
+    candidates: list[list[MarkerPose]],
+    time_s: FloatArray,
+    *,
+    prior: Costs | None = None,
+    corner_sd_px: float = 0.3,
+    turn_sd_deg_per_s: float = 150.0,
+) -> list[MarkerPose | None]:
+    """One pose per frame for one marker, chosen jointly over the clip (Viterbi).
+
+    Each frame offers one or two candidate poses. A path through them costs the
+    negative log-likelihood of the corners (8 coordinates with Gaussian noise of
+    ``corner_sd_px``, from each candidate's RMS reprojection error), plus
+    ``prior`` (a cost per candidate, e.g. :func:`axis_prior`), plus a Gaussian
+    prior on the turn between consecutive poses (``turn_sd_deg_per_s``). Where
+    the two branches meet (a marker facing the camera), which branch goes on is
+    decided by the summed evidence of the frames that follow, not by one frame.
+
+    Parameters
+    ----------
+    candidates : list of list of MarkerPose
+        Per frame, the candidates (empty where the marker was not seen).
+    time_s : ndarray (T,)
+    prior : list of list of float, optional
+        Per frame, an extra cost for each candidate (same shape as ``candidates``).
+
+    Returns
+    -------
+    list of MarkerPose or None
+        The chosen pose per frame; a gap restarts the chain.
+    """
+    t = np.asarray(time_s, dtype=float)
+    out: list[MarkerPose | None] = [None] * len(candidates)
+
+    def evidence(i: int) -> np.ndarray:
+        e = np.array([8 * c.error_px**2 / (2 * corner_sd_px**2) for c in candidates[i]])
+        return e + np.asarray(prior[i]) if prior is not None else e
+
+    i = 0
+    while i < len(candidates):
+        if not candidates[i]:
+            i += 1
+            continue
+        start, cost, back = i, evidence(i), []
+        while i + 1 < len(candidates) and candidates[i + 1]:
+            i += 1
+            sd = turn_sd_deg_per_s * max(t[i] - t[i - 1], 1e-3)
+            step = np.array(
+                [
+                    [
+                        0.5 * (rotation_angle(p.rotation, c.rotation) / sd) ** 2
+                        for p in candidates[i - 1]
+                    ]
+                    for c in candidates[i]
+                ]
+            )
+            total = step + cost[None, :]
+            back.append(np.argmin(total, axis=1))
+            cost = total.min(axis=1) + evidence(i)
+        k = int(np.argmin(cost))
+        for j in range(i, start - 1, -1):
+            out[j] = candidates[j][k]
+            if j > start:
+                k = int(back[j - start - 1][k])
+        i += 1
+    return out
+
+
+def _angle_between(u: FloatArray, v: FloatArray) -> float:
+    return math.degrees(math.acos(float(np.clip(u @ v, -1.0, 1.0))))
+
+
+def axis_prior(candidates: list[list[MarkerPose]], axis: int = 1, sd_deg: float = 3.0) -> Costs:
+    """Cost per candidate for turning its ``axis`` away from where it mostly points.
+
+    In the seated twist test each segment's long axis (the marker's y, taped
+    upright) barely moves: the shin turns about it. The wrong planar solution
+    tilts that axis (it mirrors the plane about the line of sight), so the
+    direction most candidates agree on is a cue to the right one wherever the
+    camera does not look exactly square at the marker.
+    """
+    axes = [[c.rotation[:, axis] for c in cands] for cands in candidates]
+    if not any(axes):
+        return [[] for _ in candidates]
+    # Seed with each frame's better-fitting candidate (candidates are sorted by error),
+    # so that the clip's reprojection evidence picks between two steady clusters.
+    ref = np.mean([row[0] for row in axes if row], axis=0)
+    for _ in range(5):  # keep, per frame, the candidate nearest the current estimate
+        near = [max(row, key=lambda a: float(a @ ref)) for row in axes if row]
+        ref = np.mean(near, axis=0)
+    ref /= np.linalg.norm(ref)
+    return [[0.5 * (_angle_between(a, ref) / sd_deg) ** 2 for a in row] for row in axes]
+
+
+def lever_prior(
+    shin: list[list[MarkerPose]],
+    thigh: list[MarkerPose | None],
+    first_pass: list[MarkerPose | None],
+    sd_m: float = 0.002,
+    min_lever_m: float = 0.008,
+) -> Costs | None:
+    """Cost per shin candidate from where the marker moved, not how it turned.
+
+    The shin marker sits in front of the tibia's long axis, so a rotation by φ
+    also carries it sideways by about r·sin φ (r ≈ 2–4 cm). That sideways shift,
+    measured in the thigh marker's frame, is well determined even where the
+    marker's tilt is not, and its sign tells the two planar solutions apart.
+    ``a`` and ``r`` of ``shift = a + r·sin φ`` are fitted (r > 0), alternating
+    with the per-frame choice, starting from ``first_pass``.
+
+    Returns
+    -------
+    list of list of float or None
+        None when no lever arm shows (r below ``min_lever_m``): no cue.
+    """
+    rows = []  # (frame, candidate twists φ, sideways shift)
+    ref = None
+    for i, (cands, tp, fp) in enumerate(zip(shin, thigh, first_pass, strict=True)):
+        if not cands or tp is None or fp is None:
+            continue
+        if ref is None:
+            ref = tp.rotation.T @ fp.rotation
+        shift = float((tp.rotation.T @ (cands[0].position - tp.position))[0])
+        phis = [
+            math.radians(twist_deg((tp.rotation.T @ c.rotation) @ ref.T, ref[:, 1])) for c in cands
+        ]
+        rows.append((i, phis, shift))
+    if len(rows) < 10:
+        return None
+    pick = [
+        int(np.argmin([rotation_angle(c.rotation, first_pass[i].rotation) for c in shin[i]]))
+        for i, _, _ in rows
+    ]
+    a, r = 0.0, 0.0
+    for _ in range(6):
+        x = np.array([math.sin(phis[k]) for (_, phis, _), k in zip(rows, pick, strict=True)])
+        y = np.array([shift for _, _, shift in rows])
+        design = np.column_stack([np.ones_like(x), x])
+        a, r = np.linalg.lstsq(design, y, rcond=None)[0]
+        r = max(float(r), min_lever_m)
+        pick = [
+            int(np.argmin([abs(shift - a - r * math.sin(p)) for p in phis]))
+            for _, phis, shift in rows
+        ]
+    if r <= min_lever_m:
+        return None
+    costs: Costs = [[0.0] * len(c) for c in shin]
+    for i, phis, shift in rows:
+        costs[i] = [0.5 * ((shift - a - r * math.sin(p)) / sd_m) ** 2 for p in phis]
+    return costs
+
+
+def smooth_rotations(
+    time_s: FloatArray, rotations: list[FloatArray | None], cutoff_hz: float
+) -> list[FloatArray | None]:
+    """Low-pass a rotation series (as sign-aligned unit quaternions); gaps stay gaps."""
+    from scipy.spatial.transform import Rotation
+
+    from kneevision.kinematics.signals import lowpass
+
+    q = np.full((len(rotations), 4), np.nan)
+    prev = None
+    for i, r in enumerate(rotations):
+        if r is None:
+            continue
+        qi = Rotation.from_matrix(r).as_quat()
+        if prev is not None and qi @ prev < 0:  # q and -q are the same turn: stay on one side
+            qi = -qi
+        q[i] = prev = qi
+    qs = lowpass(time_s, q, cutoff_hz)
+    return [
+        None
+        if not np.isfinite(row).all()
+        else Rotation.from_quat(row / np.linalg.norm(row)).as_matrix()
+        for row in qs
+    ]
 
 
 def twist_deg(relative: FloatArray, axis: FloatArray) -> float:

@@ -20,6 +20,9 @@ FloatArray = NDArray[np.float64]
 
 #: Body frame (x left, y up, z anterior) → camera frame (x right, y down, z forward) for a
 #: person facing the camera.
+#: Rendering is done this many times finer per axis, then block-averaged.
+SUPERSAMPLE = 4
+
 FACING = np.array([[1.0, 0, 0], [0, -1.0, 0], [0, 0, -1.0]])
 
 
@@ -42,12 +45,29 @@ def camera_matrix(focal_px: float, width: int, height: int) -> FloatArray:
 
 @dataclass(frozen=True)
 class Placed:
-    """A marker at a pose: id, side length (m), rotation marker → camera, position (m)."""
+    """A marker at a pose: id, side length (m), rotation marker → camera, position (m).
+
+    With ``texture`` (a grey image) and ``extent_m`` (its width, height), that
+    picture is placed instead of marker ``marker_id``, e.g. a calibration board.
+    """
 
     marker_id: int
     size_m: float
     rotation: FloatArray
     position: FloatArray
+    texture: np.ndarray | None = None
+    extent_m: tuple[float, float] | None = None
+
+    def picture(self) -> tuple[np.ndarray, float, float]:
+        """The grey image to warp and its half width and half height in metres."""
+        if self.texture is not None and self.extent_m is not None:
+            return self.texture, self.extent_m[0] / 2, self.extent_m[1] / 2
+        px = 240
+        quiet = px // 6  # one module of white around the marker, as printed
+        canvas = np.full((px + 2 * quiet, px + 2 * quiet), 255, np.uint8)
+        canvas[quiet : quiet + px, quiet : quiet + px] = marker_image(self.marker_id, px)
+        half = self.size_m / 2 * (px + 2 * quiet) / px
+        return canvas, half, half
 
 
 def render(
@@ -69,30 +89,37 @@ def render(
     frame = np.clip(150 + 25 * bg, 0, 255)
     frame = np.repeat(frame[..., None], 3, axis=2).astype(np.float32)
     for m in placed:
-        px = 240
-        quiet = px // 6  # one module of white around the marker, as printed
-        canvas = np.full((px + 2 * quiet, px + 2 * quiet), 255, np.uint8)
-        canvas[quiet : quiet + px, quiet : quiet + px] = marker_image(m.marker_id, px)
-        half = m.size_m / 2 * (px + 2 * quiet) / px
-        corners3d = np.array(
-            [[-half, half, 0], [half, half, 0], [half, -half, 0], [-half, -half, 0]]
-        )
+        canvas, hw, hh = m.picture()
+        corners3d = np.array([[-hw, hh, 0], [hw, hh, 0], [hw, -hh, 0], [-hw, -hh, 0]])
         cam = corners3d @ m.rotation.T + m.position
         img = (cam @ camera.T)[:, :2] / (cam @ camera.T)[:, 2:]
-        src = np.array([[0, 0], [canvas.shape[1], 0], [canvas.shape[1], canvas.shape[0]],
-                        [0, canvas.shape[0]]], dtype=np.float32)  # fmt: skip
         # Warp into the marker's bounding box only (whole-frame warps are slow).
         x0, y0 = np.floor(img.min(axis=0)).astype(int) - 2
         x1, y1 = np.ceil(img.max(axis=0)).astype(int) + 2
         x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
         if x1 <= x0 or y1 <= y0:
             continue
-        hom = cv2.getPerspectiveTransform(src, (img - [x0, y0]).astype(np.float32))
-        box = (x1 - x0, y1 - y0)
-        warped = cv2.warpPerspective(canvas, hom, box, flags=cv2.INTER_AREA)
-        mask = cv2.warpPerspective(np.full_like(canvas, 255), hom, box) > 127
+        # A camera pixel integrates light over its area: render SUPERSAMPLE× finer and
+        # average blocks, from a texture pre-shrunk to about twice that (no aliasing).
+        hi_side = SUPERSAMPLE * float(np.max(np.linalg.norm(img - np.roll(img, 1, axis=0), axis=1)))
+        shrink = min(1.0, 2 * hi_side / max(canvas.shape))
+        if shrink < 1.0:
+            canvas = cv2.resize(canvas, None, fx=shrink, fy=shrink, interpolation=cv2.INTER_AREA)
+        ch, cw = canvas.shape
+        src = np.array([[-0.5, -0.5], [cw - 0.5, -0.5], [cw - 0.5, ch - 0.5], [-0.5, ch - 0.5]],
+                       dtype=np.float32)  # fmt: skip
+        dst = (img - [x0, y0] + 0.5) * SUPERSAMPLE - 0.5  # pixel centres, fine grid
+        hom = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
+        box = ((x1 - x0) * SUPERSAMPLE, (y1 - y0) * SUPERSAMPLE)
+        paper = cv2.warpPerspective(canvas.astype(np.float32), hom, box, flags=cv2.INTER_LINEAR)
+        cover = cv2.warpPerspective(np.ones_like(canvas, np.float32), hom, box,
+                                    flags=cv2.INTER_LINEAR)  # fmt: skip
+        down = (x1 - x0, y1 - y0)
+        paper = cv2.resize(paper, down, interpolation=cv2.INTER_AREA)
+        alpha = cv2.resize(cover, down, interpolation=cv2.INTER_AREA)[..., None]
         roi = frame[y0:y1, x0:x1]
-        roi[mask] = warped[mask, None].astype(np.float32) * 0.92 + 10  # paper is not pure white
+        ink = (paper * 0.92 + 10)[..., None]  # paper is not pure white
+        frame[y0:y1, x0:x1] = roi * (1 - alpha) + ink * alpha
     frame = frame * gain
     if blur_px > 0:
         frame = cv2.GaussianBlur(frame, (0, 0), blur_px)
@@ -112,11 +139,14 @@ def twist_sequence(
     size_m: float = 0.04,
     distance_m: float = 1.0,
     thigh_tilt_deg: float = -55.0,
+    lever_m: float = 0.03,
 ) -> list[list[Placed]]:
     """Per frame: the shin marker turned by the true tibial rotation, the thigh marker still.
 
     Internal rotation (positive) turns the front of the shin toward the midline:
-    about the body's up axis by +θ for the right leg and −θ for the left.
+    about the body's up axis by +θ for the right leg and −θ for the left. The
+    shin marker turns about the tibia's long axis, ``lever_m`` behind it, so it
+    also moves sideways, as taped on a real shin.
     """
     shin_id, thigh_id = (2, 3) if side == "right" else (0, 1)
     x = -0.12 if side == "right" else 0.12  # the person's right is the camera's left
@@ -128,8 +158,10 @@ def twist_sequence(
         np.array([x, -0.09, distance_m + 0.05]),
     )
     frames = []
+    axis_point = np.array([x, 0.06, distance_m + lever_m])  # the camera looks at the front
     for a in angles_deg:
-        shin = Placed(shin_id, size_m, FACING @ rot_y(sign * a), np.array([x, 0.06, distance_m]))
+        turn = FACING @ rot_y(sign * a)
+        shin = Placed(shin_id, size_m, turn, axis_point + turn @ [0, 0, lever_m])
         frames.append([shin, thigh])
     return frames
 
@@ -198,3 +230,31 @@ def measure_twist_error(
     neutral = np.nanmedian(still) if np.isfinite(still).any() else np.nan
     seen = float((tr.seen[SHIN[side]] & tr.seen[THIGH[side]]).mean())
     return truth, measured - neutral - truth, seen
+
+
+def board_views(
+    camera: FloatArray,
+    size: tuple[int, int],
+    n: int = 16,
+    *,
+    square_mm: float = 30.0,
+    seed: int = 0,
+) -> list[np.ndarray]:
+    """Frames of the printed calibration board, tilted every way, 0.45–0.7 m from the camera."""
+    from kneevision.markers.calibration import BOARD_SQUARES, board_image
+
+    rng = np.random.default_rng(seed)
+    cols, rows = BOARD_SQUARES
+    texture = board_image(square_mm)
+    extent = (cols * square_mm / 1000, rows * square_mm / 1000)
+    frames = []
+    for _ in range(n):
+        rotation = FACING @ rot_x(rng.uniform(-35, 35)) @ rot_y(rng.uniform(-35, 35))
+        position = np.array(
+            [rng.uniform(-0.08, 0.08), rng.uniform(-0.04, 0.04), rng.uniform(0.45, 0.7)]
+        )
+        board = Placed(-1, 0.0, rotation, position, texture, extent)
+        frames.append(
+            render([board], camera, size, rng=rng, blur_px=0.5, noise=2.0, jpeg_quality=90)
+        )
+    return frames

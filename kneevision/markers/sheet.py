@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
@@ -23,6 +24,40 @@ def _mm_axes(fig: Figure, x_mm: float, y_mm: float, w_mm: float, h_mm: float):
     return ax
 
 
+def _page(title: str, lines: list[str]) -> Figure:
+    """An A4 figure with a bold title and a few lines of instructions under it."""
+    W, H = A4_MM
+    fig = Figure(figsize=(W / MM_PER_IN, H / MM_PER_IN))
+    fig.text(15 / W, 1 - 16 / H, title, fontsize=14, weight="bold")
+    for i, text in enumerate(lines):
+        fig.text(15 / W, 1 - (22 + 4.5 * i) / H, text, fontsize=8.5)
+    return fig
+
+
+def _image_mm(fig: Figure, image: np.ndarray, x: float, y: float, w: float, h: float) -> None:
+    """Draw a grey image into a box given in millimetres, pixel edges kept sharp."""
+    ax = _mm_axes(fig, x, y, w, h)
+    ax.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest", extent=(0, 1, 0, 1))
+
+
+def _scale_bar(fig: Figure, x: float, y: float, text: str) -> None:
+    """An exactly 50 mm black bar (3 mm high) with ``text`` above it."""
+    W, H = A4_MM
+    bar = _mm_axes(fig, x, y, 50, 3)
+    bar.add_patch(Rectangle((0, 0), 1, 1, color="black"))
+    bar.set_xlim(0, 1)
+    bar.set_ylim(0, 1)
+    fig.text(x / W, (y + 5) / H, text, fontsize=8)
+
+
+def _save(fig: Figure, path: str | Path) -> Path:
+    """Write the one-page PDF atomically."""
+    path = Path(path)
+    with atomic_file(path) as tmp, PdfPages(tmp) as pdf:
+        pdf.savefig(fig)
+    return path
+
+
 def write_sheet(path: str | Path, size_mm: float = 40.0) -> Path:
     """Write the A4 PDF: the four markers at ``size_mm``, their ids and places, a 50 mm bar.
 
@@ -36,20 +71,20 @@ def write_sheet(path: str | Path, size_mm: float = 40.0) -> Path:
     if not 15 <= size_mm <= 80:
         raise ValueError("marker size must be between 15 and 80 mm")
     W, H = A4_MM
-    fig = Figure(figsize=(W / MM_PER_IN, H / MM_PER_IN))
-    fig.text(15 / W, 1 - 18 / H, "KneeVision markers for the seated twist test", fontsize=15,
-             weight="bold")  # fmt: skip
-    fig.text(15 / W, 1 - 25 / H, f"Print at 100% (no 'fit to page'). Each black square is "
-             f"{size_mm:g} mm wide: check with the bar below.", fontsize=9)  # fmt: skip
+    fig = _page(
+        "KneeVision markers for the seated twist test",
+        [
+            f"Print at 100% (no 'fit to page'). Each black square is {size_mm:g} mm wide: "
+            "check with the bar below."
+        ],
+    )
     quiet = size_mm / 6  # white margin the detector needs; cut along the grey frame
     cell = size_mm + 2 * quiet
     for k, (marker_id, (side, segment)) in enumerate(MARKER_IDS.items()):
         col, row = k % 2, k // 2
         x = 20 + col * (W / 2 - 10)
         y = H - 32 - (row + 1) * (cell + 14)  # 14 mm under each marker for its label
-        ax = _mm_axes(fig, x + quiet, y + quiet, size_mm, size_mm)
-        ax.imshow(marker_image(marker_id, 600), cmap="gray", vmin=0, vmax=255,
-                  interpolation="nearest", extent=(0, 1, 0, 1))  # fmt: skip
+        _image_mm(fig, marker_image(marker_id, 600), x + quiet, y + quiet, size_mm, size_mm)
         frame = _mm_axes(fig, x, y, cell, cell)
         frame.add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor="0.6", lw=0.6, ls="--"))
         frame.set_xlim(0, 1)
@@ -58,14 +93,8 @@ def write_sheet(path: str | Path, size_mm: float = 40.0) -> Path:
                  weight="bold")  # fmt: skip
         fig.text(x / W, (y - 10) / H, "top ↑ toward the hip; cut along the dashed line",
                  fontsize=7)  # fmt: skip
-    # scale bar: exactly 50 mm
-    bar_y = 62.0
-    bar = _mm_axes(fig, 20, bar_y, 50, 3)
-    bar.add_patch(Rectangle((0, 0), 1, 1, color="black"))
-    bar.set_xlim(0, 1)
-    bar.set_ylim(0, 1)
-    fig.text(20 / W, (bar_y + 5) / H, "50 mm: measure this bar; if it is not 50 mm, the "
-             "printer rescaled the page", fontsize=8)  # fmt: skip
+    _scale_bar(fig, 20, 62.0, "50 mm: measure this bar; if it is not 50 mm, the printer "
+               "rescaled the page")  # fmt: skip
     steps = [
         "1. Sit on a chair, knee bent at a right angle, foot flat, facing the camera.",
         "2. Shin marker (id 0 left, 2 right): on the flat front of the shin, just below the "
@@ -90,7 +119,36 @@ def write_sheet(path: str | Path, size_mm: float = 40.0) -> Path:
     draw.text(0.62, 0.37, "shin", fontsize=7)
     draw.set_xlim(0, 1)
     draw.set_ylim(0, 1)
-    path = Path(path)
-    with atomic_file(path) as tmp, PdfPages(tmp) as pdf:
-        pdf.savefig(fig)
-    return path
+    return _save(fig, path)
+
+
+def write_board(path: str | Path, square_mm: float = 30.0) -> Path:
+    """Write the A4 ChArUco calibration board (PDF, true scale) with a 50 mm check bar.
+
+    Parameters
+    ----------
+    path : path
+        PDF file to write.
+    square_mm : float
+        Printed side of each chessboard square (the board must fit on A4).
+    """
+    from kneevision.markers.calibration import BOARD_SQUARES, board_image
+
+    cols, rows = BOARD_SQUARES
+    if not 10 <= square_mm <= 36:
+        raise ValueError("square size must be between 10 and 36 mm to fit on A4")
+    W = A4_MM[0]
+    fig = _page(
+        "KneeVision camera calibration board",
+        [
+            f"Print at 100%; squares are {square_mm:g} mm. Glue it flat on card. Film it with "
+            "the phone you test with, at the same zoom,",
+            "tilting it slowly in all directions for 20 s, then run: "
+            f"kneevision markers calibrate CLIP --square-mm {square_mm:g}",
+        ],
+    )
+    bw, bh = cols * square_mm, rows * square_mm
+    _image_mm(fig, board_image(square_mm), (W - bw) / 2, 42.0, bw, bh)
+    _scale_bar(fig, 20, 20, "50 mm: measure this bar; if it is not 50 mm, pass the measured "
+               "square size with --square-mm")  # fmt: skip
+    return _save(fig, path)

@@ -21,6 +21,45 @@ import numpy as np
 from kneevision.errors import OutputError
 
 
+class Background:
+    """Apply ``fn`` to items in order, in a background thread, ``depth`` items ahead.
+
+    The caller's thread (pose inference) hands items over and goes on; an
+    exception raised by ``fn`` is kept and raised by the next :meth:`put` or by
+    :meth:`close`.
+    """
+
+    def __init__(self, fn: Callable[[Any], None], name: str, depth: int = 16) -> None:
+        self._fn = fn
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self.error is not None:
+                continue
+            try:
+                self._fn(item)
+            except BaseException as exc:  # reported by put() / close()
+                self.error = exc
+
+    def put(self, item: Any) -> None:
+        """Queue one item (blocks while ``depth`` items wait)."""
+        if self.error is not None:
+            raise self.error
+        self._queue.put(item)
+
+    def close(self) -> None:
+        """Wait for the queued items; re-raise what ``fn`` raised."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 class VideoWriter:
     """Write BGR frames to an H.264 MP4 file.
 
@@ -74,45 +113,39 @@ class VideoWriter:
         )
         self._gen.send(None)
         self._render = render
-        self._queue: queue.Queue = queue.Queue(maxsize=16)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="kneevision-encode", daemon=True)
-        self._thread.start()
+        self._worker = Background(self._encode, name="kneevision-encode")
         self.frames_written = 0
 
-    def _run(self) -> None:
-        while (frame := self._queue.get()) is not None:
-            if self._error is not None:
-                continue
-            try:
-                if self._render is not None:
-                    frame = self._render(frame)
-                if any(self._pad):
-                    frame = cv2.copyMakeBorder(
-                        frame, 0, self._pad[1], 0, self._pad[0], cv2.BORDER_REPLICATE
-                    )
-                self._gen.send(np.ascontiguousarray(frame))
-            except BaseException as exc:  # reported by close()
-                self._error = exc
+    def _encode(self, frame: Any) -> None:
+        if self._render is not None:
+            frame = self._render(frame)
+        if any(self._pad):
+            frame = cv2.copyMakeBorder(
+                frame, 0, self._pad[1], 0, self._pad[0], cv2.BORDER_REPLICATE
+            )
+        self._gen.send(np.ascontiguousarray(frame))
 
     def write(self, item: Any) -> None:
         """Queue one BGR frame of the declared size (or an item for ``render``)."""
-        if self._error is not None:
-            raise OutputError(f"video encoding failed: {self._error}", self.path)
-        self._queue.put(item)
+        try:
+            self._worker.put(item)
+        except BaseException as exc:
+            raise OutputError(f"video encoding failed: {exc}", self.path) from exc
         self.frames_written += 1
 
     def close(self) -> None:
         """Flush remaining frames and finish the file."""
-        if self._thread.is_alive():
-            self._queue.put(None)
-            self._thread.join()
-            try:
-                self._gen.close()
-            except BaseException as exc:
-                self._error = self._error or exc
-        if self._error is not None:
-            raise OutputError(f"video encoding failed: {self._error}", self.path)
+        error = None
+        try:
+            self._worker.close()
+        except BaseException as exc:
+            error = exc
+        try:
+            self._gen.close()
+        except BaseException as exc:
+            error = error or exc
+        if error is not None:
+            raise OutputError(f"video encoding failed: {error}", self.path) from error
 
     def __enter__(self) -> VideoWriter:
         return self

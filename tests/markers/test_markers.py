@@ -11,15 +11,25 @@ import cv2
 import numpy as np
 import pytest
 
+from kneevision.markers.calibration import (
+    BOARD_SQUARES,
+    CalibrationError,
+    Intrinsics,
+    board,
+    calibrate,
+    camera_for,
+)
 from kneevision.markers.core import (
     MarkerPose,
     choose_pose,
     detect,
+    resolve_ambiguity,
     rotation_angle,
     tibial_rotation_from_markers,
 )
-from kneevision.markers.render import FACING, measure_twist_error, rot_y
-from kneevision.markers.sheet import write_sheet
+from kneevision.markers.render import FACING, board_views, camera_matrix, measure_twist_error, rot_y
+from kneevision.markers.sheet import write_board, write_sheet
+from kneevision.video.source import Frame
 from tests.conftest import REPO
 
 
@@ -52,6 +62,46 @@ def test_ambiguity_resolved_by_continuity():
     assert min(rotation_angle(first.rotation, a), rotation_angle(first.rotation, b)) < 1e-6
 
 
+def _pose(deg: float, err: float) -> MarkerPose:
+    return MarkerPose(FACING @ rot_y(deg), np.zeros(3), err, False)
+
+
+def test_viterbi_decides_a_crossing_by_the_run_that_follows():
+    """Through neutral the branches meet. Just after, the mirror image fits better for two
+    frames (and every 7th frame later), so the frame-by-frame rule bounces back onto it
+    and stays there; the clip-wide choice follows the run of frames and crosses."""
+    truth = np.r_[np.linspace(20, 0, 10), np.linspace(-2, -30, 20)]
+    cands = []
+    for k, a in enumerate(truth):
+        misleading = k in (10, 11) or (k > 10 and k % 7 == 0)
+        cands.append([_pose(a, 0.2 if misleading else 0.05), _pose(-a, 0.12)])
+    chosen = resolve_ambiguity(cands, np.arange(len(truth)) / 30)
+    off = [rotation_angle(p.rotation, c[0].rotation) for p, c in zip(chosen, cands, strict=True)]
+    assert max(off[:10]) < 1e-6 and max(off[12:]) < 1e-6  # the run after the crossing: right
+    assert max(off) < 8  # at the two misleading frames, at most a few degrees off
+    prev = None
+    for row in cands:
+        prev = choose_pose(sorted(row, key=lambda p: p.error_px), prev)
+    assert rotation_angle(prev.rotation, cands[-1][1].rotation) < 1e-6  # greedy: wrong branch
+    gaps = resolve_ambiguity([[], cands[0], [], cands[1]], np.arange(4) / 30)
+    assert gaps[0] is None and gaps[2] is None and gaps[1] is not None
+
+
+def test_thigh_smoothing_removes_jitter_and_keeps_gaps():
+    from kneevision.markers.core import smooth_rotations
+    from kneevision.markers.render import rot_x
+
+    rng = np.random.default_rng(0)
+    still = FACING @ rot_x(-55)
+    noisy = [still @ rot_y(rng.normal(0, 2)) @ rot_x(rng.normal(0, 2)) for _ in range(90)]
+    noisy[40:45] = [None] * 5
+    smooth = smooth_rotations(np.arange(90) / 30, noisy, 1.0)
+    assert all(r is None for r in smooth[40:45])
+    raw = np.median([rotation_angle(r, still) for r in noisy if r is not None])
+    out = np.median([rotation_angle(r, still) for r in smooth if r is not None])
+    assert out < raw / 2 and all(abs(np.linalg.det(r) - 1) < 1e-9 for r in smooth if r is not None)
+
+
 def test_internal_rotation_positive_for_both_legs():
     thigh = [FACING] * 3
     for side, sign in (("right", 1.0), ("left", -1.0)):
@@ -59,14 +109,68 @@ def test_internal_rotation_positive_for_both_legs():
         assert np.allclose(tibial_rotation_from_markers(shin, thigh, side), [0, 10, 25])
 
 
-@pytest.mark.parametrize("side", ["right", "left"])
-def test_accuracy_50mm_at_half_a_metre(side):
-    """The issue's target (median ≤ 1°, p95 ≤ 2°) holds at 50 mm / 0.5 m; the benchmark
-    prints where it does not (smaller markers, farther away)."""
-    _, err, seen = measure_twist_error(0.05, 0.5, side=side, seed=3)
+@pytest.mark.parametrize(
+    ("side", "size", "distance"),
+    [("right", 0.03, 0.5), ("left", 0.05, 0.5), ("left", 0.05, 1.0), ("right", 0.04, 1.5)],
+)
+def test_accuracy_target(side, size, distance):
+    """The issue's target (median ≤ 1°, p95 ≤ 2°) where the benchmark shows it holds: every
+    size at 0.5 m, 40 and 50 mm out to 1.5 m (not 30 mm beyond 1 m; the benchmark prints it)."""
+    _, err, seen = measure_twist_error(size, distance, side=side, seed=3)
     e = np.abs(err[np.isfinite(err)])
     assert seen == 1.0
     assert np.median(e) <= 1.0 and np.percentile(e, 95) <= 2.0, (np.median(e), np.percentile(e, 95))
+
+
+def test_calibration_recovers_a_known_camera():
+    camera = camera_matrix(1000, 1280, 720)
+    frames = [Frame(i, i / 30, im) for i, im in enumerate(board_views(camera, (1280, 720), 14))]
+    cal = calibrate(frames)
+    assert cal.views == 14 and cal.rms_px < 1.0
+    assert cal.matrix[0, 0] == pytest.approx(1000, rel=0.01)
+    assert cal.matrix[1, 1] == pytest.approx(1000, rel=0.01)
+    assert np.allclose(cal.matrix[:2, 2], [640, 360], atol=5)
+    with pytest.raises(CalibrationError, match="found in only 0 frames"):
+        calibrate([Frame(0, 0.0, np.full((720, 1280, 3), 128, np.uint8))], source="blank.mp4")
+
+
+def test_intrinsics_follow_the_frame_size(tmp_path):
+    cal = Intrinsics(1920, 1080, [[1500, 0, 950], [0, 1490, 545], [0, 0, 1]],
+                     [0.1, -0.2, 0.001, 0.002, 0.0], 0.3, 20, 30.0)  # fmt: skip
+    path = cal.save(tmp_path / "cam.json")
+    k, d, meta = camera_for(1280, 720, 65.0, path)  # same camera, smaller video
+    assert np.allclose(k, [[1000, 0, 950 * 2 / 3], [0, 1490 * 2 / 3, 545 * 2 / 3], [0, 0, 1]])
+    assert meta["intrinsics"] == str(path)
+    k, d, _ = camera_for(1080, 1920, 65.0, path)  # portrait clip from a landscape calibration
+    assert (k[0, 0], k[1, 1]) == (1490, 1500) and np.allclose(k[:2, 2], [1080 - 545, 950])
+    assert np.allclose(d, [0.1, -0.2, 0.002, -0.001, 0.0])
+    with pytest.raises(
+        CalibrationError, match="calibrated at 1920x1080, but the video is 1000x1000"
+    ):
+        camera_for(1000, 1000, 65.0, path)
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(CalibrationError, match=r"bad\.json: not a KneeVision intrinsics file"):
+        camera_for(1280, 720, 65.0, tmp_path / "bad.json")
+    k, d, meta = camera_for(1280, 720, 65.0)
+    assert d is None and meta["fov_deg"] == 65.0
+    assert 640 / k[0, 0] == pytest.approx(np.tan(np.radians(32.5)))
+
+
+def test_printed_board_is_true_to_scale(tmp_path):
+    pdf = write_board(tmp_path / "b.pdf", 30.0)
+    subprocess.run(["pdftoppm", "-r", "200", "-png", str(pdf), str(tmp_path / "p")], check=True)
+    page = cv2.imread(str(next(tmp_path.glob("p*.png"))), cv2.IMREAD_GRAYSCALE)
+    det = cv2.aruco.CharucoDetector(board(30.0))
+    corners, ids, _, _ = det.detectBoard(page)
+    cols, rows = BOARD_SQUARES
+    assert len(ids) == (cols - 1) * (rows - 1)
+    pts = dict(zip(ids.ravel().tolist(), corners.reshape(-1, 2), strict=True))
+    # neighbouring inner corners along a row are one square apart
+    step = np.linalg.norm(pts[1] - pts[0]) / 200 * 25.4
+    span = np.linalg.norm(pts[cols - 2] - pts[0]) / 200 * 25.4
+    assert step == pytest.approx(30.0, abs=0.5) and span == pytest.approx(
+        30.0 * (cols - 2), abs=0.5
+    )
 
 
 def test_hidden_marker_gives_gaps_and_a_flag():
@@ -87,11 +191,33 @@ def test_hidden_marker_gives_gaps_and_a_flag():
     assert "markers_hidden" in result.flag_codes()
 
 
+def test_no_markers_in_view_is_said():
+    from kneevision.markers.analysis import marker_result, track
+
+    blank = [Frame(i, i / 30, np.full((360, 640, 3), 120, np.uint8)) for i in range(10)]
+    result = marker_result(track(blank, 0.04, camera_matrix(500, 640, 360)))
+    assert result.flag_codes() == ["markers_not_found"]
+    assert result.sides == {"left": {"tested": False}, "right": {"tested": False}}
+
+
 def test_analyze_with_markers_end_to_end(tmp_path):
-    from kneevision.markers.render import camera_matrix, render, twist_sequence
+    """The therapist's path: calibrate the camera from board footage, then analyze a marker
+    clip with those intrinsics; the overlay shows the marker axes."""
+    from kneevision.markers.render import render, twist_sequence
     from kneevision.video.writer import VideoWriter
 
-    camera = camera_matrix(1000, 1280, 720)  # 65.2° horizontal field of view
+    camera = camera_matrix(1000, 1280, 720)
+    board_dir = tmp_path / "board"
+    board_dir.mkdir()
+    for i, im in enumerate(board_views(camera, (1280, 720), 12, seed=5)):
+        cv2.imwrite(str(board_dir / f"{i:03d}.png"), im)
+    r = subprocess.run(
+        [sys.executable, "-m", "kneevision", "markers", "calibrate", str(board_dir),
+         "--out", str(tmp_path / "cam.json")],
+        capture_output=True, text=True, cwd=REPO, timeout=300,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "12 views" in r.stdout and "--intrinsics" in r.stdout
     t = np.arange(0, 9, 1 / 30)
     u = np.sin(2 * np.pi * (t - 1.5) / 2.5)
     truth = np.where(t < 1.5, 0.0, np.where(u > 0, 20 * u, 30 * u))
@@ -102,8 +228,8 @@ def test_analyze_with_markers_end_to_end(tmp_path):
             w.write(render(placed, camera, (1280, 720), rng=rng, blur_px=0.5, noise=2))
     r = subprocess.run(
         [sys.executable, "-m", "kneevision", "analyze", str(clip), "--protocol", "seated-twist",
-         "--markers", "--marker-size-mm", "40", "--fov-deg", "65.2", "--model", "lite",
-         "--no-overlay", "--out", str(tmp_path)],
+         "--markers", "--marker-size-mm", "40", "--intrinsics", str(tmp_path / "cam.json"),
+         "--model", "lite", "--out", str(tmp_path)],
         capture_output=True, text=True, cwd=REPO, timeout=600,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
@@ -115,6 +241,19 @@ def test_analyze_with_markers_end_to_end(tmp_path):
     assert abs(right["external_rotation_deg"]["value"] - 30) < 3.0
     assert right["cycles"]["value"] == 3
     assert s["markers"]["sides"]["left"] == {"tested": False}
+    assert s["markers"]["settings"]["intrinsics"].endswith("cam.json")
     assert (out / "markers.csv").is_file() and "Markers and markerless" in (
         out / "report.html"
     ).read_text()
+    # marker axes on the overlay: saturated red, green and blue strokes at the shin marker
+    cap = cv2.VideoCapture(str(out / "overlay.mp4"))
+    ok, frame = cap.read()
+    cap.release()
+    assert ok
+    scale = frame.shape[1] / 1280
+    shin = twist_sequence(truth[:1], size_m=0.04, distance_m=0.6)[0][0].position
+    u, v = (camera @ shin)[:2] / (camera @ shin)[2] * scale
+    box = frame[int(v) - 40 : int(v) + 40, int(u) - 40 : int(u) + 40].astype(int)
+    b, g, rr = box[..., 0], box[..., 1], box[..., 2]
+    for strong, weak in ((rr, (g, b)), (g, (rr, b)), (b, (rr, g))):
+        assert ((strong > 150) & (weak[0] < 90) & (weak[1] < 90)).sum() > 10
