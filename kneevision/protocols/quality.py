@@ -43,6 +43,8 @@ ADVICE: dict[str, str] = {
     "no_person_long": "Stay in the picture for the whole clip.",
     "markers_not_found": "Print the markers with 'kneevision markers print', tape them as the "
     "sheet shows, and give the printed size with --marker-size-mm.",
+    "markers_small": "Film closer, in 4K, or print larger markers (kneevision markers print "
+    "--size-mm 50).",
     "markers_hidden": "Keep both markers flat, facing the camera and uncovered; film from "
     "about half a metre at knee height.",
 }

@@ -191,6 +191,26 @@ def test_hidden_marker_gives_gaps_and_a_flag():
     assert "markers_hidden" in result.flag_codes()
 
 
+def test_small_markers_are_flagged():
+    """A 30 mm marker at 1.5 m is 30 px wide in 1080p, where the benchmark's p95 passes 2°."""
+    from kneevision.markers.analysis import marker_result, track
+    from kneevision.markers.render import render, twist_angles, twist_sequence
+
+    camera = camera_matrix(1500, 1920, 1080)
+    codes = {}
+    for distance in (0.5, 1.5):
+        frames = [
+            Frame(i, i / 30, render(placed, camera, (1920, 1080)))
+            for i, placed in enumerate(
+                twist_sequence(twist_angles()[:40], size_m=0.03, distance_m=distance)
+            )
+        ]
+        tr = track(frames, 0.03, camera)
+        codes[distance] = marker_result(tr).flag_codes()
+        assert tr.side_px[2] == pytest.approx(1500 * 0.03 / distance, rel=0.1)
+    assert "markers_small" in codes[1.5] and "markers_small" not in codes[0.5]
+
+
 def test_no_markers_in_view_is_said():
     from kneevision.markers.analysis import marker_result, track
 
