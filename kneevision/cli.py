@@ -73,6 +73,8 @@ def _settings(args: argparse.Namespace):
         values["report"] = False
     if args.blur_faces:
         values["blur_faces"] = True
+    if getattr(args, "symmetric", False):
+        values["symmetric"] = True
     if args.markers:
         values["markers"] = True
     for name in ("marker_size_mm", "fov_deg", "intrinsics"):
@@ -460,6 +462,13 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
         "--intrinsics",
         metavar="JSON",
         help="camera calibration from 'kneevision markers calibrate', for the marker poses",
+    )
+    p.add_argument(
+        "--symmetric",
+        action="store_true",
+        help="also run the model on the mirror image of every frame and average the two, "
+        "so that left and right legs are measured alike (MediaPipe alone reads a mirrored "
+        "clip's legs several degrees apart); half the speed",
     )
     p.add_argument(
         "--blur-faces",

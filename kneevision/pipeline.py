@@ -30,7 +30,7 @@ from kneevision.outputs import (
     write_landmarks_csv,
     write_table_csv,
 )
-from kneevision.pose.landmarker import PoseEstimator, PoseFrame
+from kneevision.pose.landmarker import FlipAveragedEstimator, PoseEstimator, PoseFrame
 from kneevision.pose.model import ModelFile
 from kneevision.pose.sequence import MIRROR_PERMUTATION, PoseSequence
 from kneevision.protocols import Motion, Options, Result, prepare
@@ -85,6 +85,11 @@ class Settings:
     markers, marker_size_mm, fov_deg : bool, float, float
         Also measure tibial rotation from printed markers (seated twist), with the
         printed size and the camera's horizontal field of view (intrinsics guess).
+    intrinsics : str, optional
+        Camera calibration file (``kneevision markers calibrate``) for the markers.
+    symmetric : bool
+        Run the model on each frame and on its mirror image and average the two
+        (left and right treated alike; twice the inference time).
     """
 
     model: str = "full"
@@ -104,6 +109,7 @@ class Settings:
     marker_size_mm: float = 40.0
     fov_deg: float = 65.0
     intrinsics: str | None = None
+    symmetric: bool = False
 
     def to_dict(self) -> dict:
         """Plain-dict form."""
@@ -216,6 +222,19 @@ def sequence_from_frames(
     return seq.mirrored(flip_coordinates=False) if mirrored else seq
 
 
+def pose_estimator(
+    model: ModelFile, settings: Settings, info: VideoInfo
+) -> PoseEstimator | FlipAveragedEstimator:
+    """The landmarker for a clip: one stream, or with ``settings.symmetric`` two (flip test)."""
+
+    def make() -> PoseEstimator:
+        return PoseEstimator(model, max_people=settings.max_people, pixel_aspect=info.pixel_aspect)
+
+    if settings.symmetric:
+        return FlipAveragedEstimator(make, info.width * info.pixel_aspect)
+    return make()
+
+
 def run_pose(
     video: str | Path,
     model: ModelFile,
@@ -248,9 +267,7 @@ def run_pose(
         side = Background(lambda item: markers.observe(*item), name="kneevision-markers")
     t0 = time.perf_counter()
     try:
-        with PoseEstimator(
-            model, max_people=settings.max_people, pixel_aspect=info.pixel_aspect
-        ) as est:
+        with pose_estimator(model, settings, info) as est:
             for frame in prefetch(read_source(video, settings.image_fps)):
                 pf = est.detect(frame.image, frame.time_s)
                 frames.append(pf)

@@ -10,6 +10,7 @@ context manager here.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -18,7 +19,7 @@ import numpy as np
 from kneevision._native import quiet_native_stderr
 from kneevision.errors import ModelError
 from kneevision.pose.model import ModelFile, resolve_model
-from kneevision.pose.sequence import N_LANDMARKS
+from kneevision.pose.sequence import MIRROR_PERMUTATION, N_LANDMARKS
 
 # Landmarks used to tell people apart: shoulders and hips.
 _TORSO = np.array([11, 12, 23, 24])
@@ -254,3 +255,80 @@ def _jumped(previous: np.ndarray, current: np.ndarray) -> bool:
         return False
     size = max(float(np.ptp(a[:, 1])), float(np.ptp(a[:, 0])), 1.0)
     return float(np.linalg.norm(a.mean(0) - b.mean(0))) > size
+
+
+def unmirror(pf: PoseFrame, width: float) -> PoseFrame:
+    """A pose found in a horizontally flipped frame, put back into the frame's own terms.
+
+    Image x becomes ``width - x``, world x changes sign, and left and right swap names.
+    """
+    image = pf.image[MIRROR_PERMUTATION].copy()
+    world = pf.world[MIRROR_PERMUTATION].copy()
+    image[:, 0] = width - image[:, 0]
+    world[:, 0] = -world[:, 0]
+    return PoseFrame(
+        image=image,
+        visibility=pf.visibility[MIRROR_PERMUTATION],
+        presence=pf.presence[MIRROR_PERMUTATION],
+        world=world,
+        people=pf.people,
+    )
+
+
+class FlipAveragedEstimator:
+    """Pose from each frame and from its mirror image, averaged (flip test-time augmentation).
+
+    MediaPipe does not treat the two legs alike: mirroring a clip moves its per-leg
+    knee flexion by several degrees. Running a second landmarker on the flipped
+    frames and averaging the two answers makes the result mirror-symmetric by
+    construction (a mirrored clip gives the same per-side values, labels swapped), at
+    twice the inference cost.
+
+    Parameters
+    ----------
+    make : callable
+        Returns a new :class:`PoseEstimator` (called twice: one per stream, since
+        VIDEO-mode tracking keeps state).
+    width : float
+        Frame width in (aspect-corrected) pixels, to map flipped x back.
+    """
+
+    def __init__(self, make: Callable[[], PoseEstimator], width: float) -> None:
+        self._direct, self._flipped = make(), make()
+        self._width = width
+
+    def detect(self, image_bgr: np.ndarray, time_s: float) -> PoseFrame:
+        """The averaged pose of one upright BGR frame."""
+        a = self._direct.detect(image_bgr, time_s)
+        b = unmirror(self._flipped.detect(cv2.flip(image_bgr, 1), time_s), self._width)
+        both = np.isfinite(a.image[:, 0]) & np.isfinite(b.image[:, 0])
+        if not both.any():  # one stream alone found the person (or neither did)
+            return a if np.isfinite(a.image).any() else b
+        return PoseFrame(
+            image=(a.image + b.image) / 2,
+            visibility=(a.visibility + b.visibility) / 2,
+            presence=(a.presence + b.presence) / 2,
+            world=(a.world + b.world) / 2,
+            people=max(a.people, b.people),
+        )
+
+    @property
+    def jumps(self) -> int:
+        """Suspected silent switches between people, in either stream."""
+        return max(self._direct.jumps, self._flipped.jumps)
+
+    @property
+    def multi_person(self) -> bool:
+        """Whether either stream switched to tracking several people."""
+        return self._direct.multi_person or self._flipped.multi_person
+
+    def close(self) -> None:
+        """Release both landmarkers."""
+        self._direct.close()
+        self._flipped.close()
+
+    def __enter__(self) -> FlipAveragedEstimator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -41,6 +41,8 @@ ADVICE: dict[str, str] = {
     "hold_until_end": "Keep filming until the lifted foot touches down.",
     "same_leg_twice": "Film one clip per leg: the left leg in one, the right leg in the other.",
     "no_person_long": "Stay in the picture for the whole clip.",
+    "leg_swap_suspected": "Film from the side or at an angle so the legs do not cross in the "
+    "picture, or test one leg per clip.",
     "markers_not_found": "Print the markers with 'kneevision markers print', tape them as the "
     "sheet shows, and give the printed size with --marker-size-mm.",
     "markers_small": "Film closer, in 4K, or print larger markers (kneevision markers print "

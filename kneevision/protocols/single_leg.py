@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from itertools import pairwise
 
 import numpy as np
 
@@ -35,6 +36,9 @@ from kneevision.protocols.quality import common_flags, flag
 LIFT_M = 0.10
 #: Shortest single-leg stance that counts as a hold or a set, seconds.
 MIN_STANCE_S = 0.5
+#: Changing the stance leg takes a moment on both feet; a switch quicker than this is
+#: the pose model swapping the legs' labels (legs crossing, seen from the front).
+MIN_SWITCH_S = 0.25
 
 SLS_METRICS = (
     "peak_knee_flexion_deg",
@@ -85,6 +89,16 @@ def stance_periods(motion: Motion) -> list[tuple[Side, int, int]]:
     return sorted(out, key=lambda p: p[1])
 
 
+def label_swaps(motion: Motion, periods: list[tuple[Side, int, int]]) -> list[float]:
+    """Times (s) where the stance leg switches sides with no double support in between."""
+    t = motion.time_s
+    return [
+        float(t[b1 - 1])
+        for (s1, _, b1), (s2, a2, _) in pairwise(periods)
+        if s1 != s2 and t[a2] - t[b1 - 1] < MIN_SWITCH_S
+    ]
+
+
 def stance_share(motion: Motion) -> float:
     """Share of pose frames with one foot clearly lifted."""
     lift = lift_m(motion.world)
@@ -103,7 +117,24 @@ def _start(motion: Motion, options: Options, name: str) -> tuple[Result, list]:
         result.quality.append(
             flag("no_single_leg", "no stretch of standing on one leg (one foot lifted) was found")
         )
+    swaps = label_swaps(motion, periods)
+    if swaps:
+        at = ", ".join(f"{x:.1f} s" for x in swaps)
+        result.quality.append(
+            flag(
+                "leg_swap_suspected",
+                f"the stance leg switched sides at {at} without the lifted foot touching "
+                "down: the pose model has likely swapped the legs (crossing legs); left and "
+                "right are not compared",
+            )
+        )
     return result, periods
+
+
+def _compare(result: Result, metrics: tuple[str, ...]) -> None:
+    """Left–right table, unless the legs' labels may have swapped (then none)."""
+    swapped = "leg_swap_suspected" in result.flag_codes()
+    result.asymmetry = {} if swapped else asymmetry_table(result.sides, metrics)
 
 
 def analyze_squat(
@@ -174,7 +205,7 @@ def analyze_squat(
                 {"time_s": float(motion.time_s[ib]), "side": side, "kind": "bottom"}
             )
     result.sides = summarize_sides(result.reps, SLS_METRICS, headline={"peak_fppa_deg": "max"})
-    result.asymmetry = asymmetry_table(result.sides, SLS_METRICS)
+    _compare(result, SLS_METRICS)
     if periods and not result.reps:
         result.quality.append(
             flag("no_reps", "single-leg stance was found but no squat repetition")
@@ -238,7 +269,7 @@ def analyze_balance(motion: Motion, options: Options | None = None) -> Result:
         if not to_end:
             result.events.append({"time_s": float(t[-1]), "side": other(side), "kind": "touchdown"})
     result.sides = summarize_sides(result.reps, BALANCE_METRICS, headline={"hold_s": "max"})
-    result.asymmetry = asymmetry_table(result.sides, BALANCE_METRICS)
+    _compare(result, BALANCE_METRICS)
     if any(r["held_to_end_of_clip"] for r in result.reps):
         result.quality.append(
             flag(

@@ -277,3 +277,26 @@ def test_analyze_with_markers_end_to_end(tmp_path):
     b, g, rr = box[..., 0], box[..., 1], box[..., 2]
     for strong, weak in ((rr, (g, b)), (g, (rr, b)), (b, (rr, g))):
         assert ((strong > 150) & (weak[0] < 90) & (weak[1] < 90)).sum() > 10
+
+
+def test_marker_commands_fail_with_one_line(tmp_path):
+    """No board in the footage, or a missing intrinsics file: one line naming the file, exit 1,
+    nothing written."""
+    from tests.conftest import BUNDLED
+
+    def kv(*args):
+        return subprocess.run([sys.executable, "-m", "kneevision", *args], capture_output=True,
+                              text=True, cwd=REPO, timeout=300)  # fmt: skip
+
+    r = kv("markers", "calibrate", str(BUNDLED), "--out", str(tmp_path / "cam.json"))
+    assert r.returncode == 1 and not (tmp_path / "cam.json").exists()
+    assert r.stderr.strip() == (
+        f"kneevision: error: {BUNDLED}: the board was found in only 0 frames (6 needed): "
+        "film the whole board, well lit, tilted in several directions"
+    )
+    missing = tmp_path / "nope.json"
+    r = kv(
+        "analyze", str(BUNDLED), "--markers", "--intrinsics", str(missing), "--out", str(tmp_path)
+    )
+    assert r.returncode == 1 and list(tmp_path.iterdir()) == []
+    assert r.stderr.strip() == f"kneevision: error: {missing}: intrinsics file not found"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from kneevision.pose import PoseEstimator, resolve_model
 from kneevision.video import read_video
@@ -25,3 +26,17 @@ def test_rotated_clip_landmarks_equal_hand_rotated_frames(shared_samples):
             assert np.allclose(pa.image, pb.image, equal_nan=True)
     # and the person is upright: hips above ankles
     assert np.nanmean(pa.image[[23, 24], 1]) < np.nanmean(pa.image[[27, 28], 1])
+
+
+def test_unmirror_swaps_sides_and_flips_x():
+    from kneevision.pose.landmarker import PoseFrame, unmirror
+
+    rng = np.random.default_rng(0)
+    pf = PoseFrame(rng.random((33, 2)) * 100, rng.random(33), rng.random(33),
+                   rng.random((33, 3)), 1)  # fmt: skip
+    back = unmirror(pf, 100.0)
+    assert back.image[26, 0] == pytest.approx(100 - pf.image[25, 0])  # left knee ↔ right knee
+    assert back.world[26, 0] == pytest.approx(-pf.world[25, 0])
+    assert back.visibility[26] == pf.visibility[25] and back.image[0, 1] == pf.image[0, 1]
+    twice = unmirror(back, 100.0)
+    assert np.allclose(twice.image, pf.image) and np.allclose(twice.world, pf.world)

@@ -69,8 +69,14 @@ def test_working_leg(all_clips_analyzed):
         elif name in LEADING_LEG_SEEN:
             assert sides == LEADING_LEG_SEEN[name], name
     # Balance: the three cameras that keep the legs apart agree on the stance leg. From
-    # the front (cam02) the model swaps the crossing legs mid-hold; that clip is not
-    # claimed here (see the README's known limits).
+    # the front (cam02) the model swaps the crossing legs mid-hold: the stance "switches"
+    # with no touch-down, which is flagged, and left and right are then not compared.
+    front = summary_of(all_clips_analyzed, "balance_single_leg_lab_P_cam02.mp4")
+    assert "leg_swap_suspected" in {f["code"] for f in front["quality"]}
+    assert front["asymmetry"] == {}
+    for cam in ("cam01", "cam03", "cam04"):
+        other = summary_of(all_clips_analyzed, f"balance_single_leg_lab_P_{cam}.mp4")
+        assert "leg_swap_suspected" not in {f["code"] for f in other["quality"]}, cam
     stance = {
         cam: {
             r["side"]
