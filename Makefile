@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/live_latency.py
 	$(PY) benchmarks/batch_scaling.py
 	$(PY) benchmarks/marker_accuracy.py
+	$(PY) benchmarks/mirror_symmetry.py
 
 clean:
 	rm -rf $(VENV) kneevision-out kneevision-live .pytest_cache .ruff_cache

@@ -11,6 +11,8 @@ Prints, measured in this one run:
 * the same with KneeVision's people probe (what `analyze` runs by default);
 * end-to-end `analyze` frames/s (decode, inference, kinematics, CSV/JSON, report skipped,
   H.264 overlay), with and without the overlay, and its ratio to inference alone;
+* the time to draw one overlay frame (encoding excluded), and the cores each
+  `analyze` run kept busy (CPU time of the process and its ffmpeg / wall time);
 * peak RSS of `analyze` on the clip and on the clip looped ``--loops`` times
   (each in a fresh process), to show memory does not grow with clip length.
 """
@@ -18,6 +20,7 @@ Prints, measured in this one run:
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -38,8 +41,8 @@ def _decode(clip: Path, limit: int | None) -> list:
     return frames
 
 
-def inference_only(frames: list, model_name: str, max_people: int) -> float:
-    """Frames/s of the landmarker alone on pre-decoded frames."""
+def inference_only(frames: list, model_name: str, max_people: int) -> tuple[float, list]:
+    """Frames/s of the landmarker alone on pre-decoded frames, and its poses."""
     from kneevision.pose import PoseEstimator, resolve_model
 
     model = resolve_model(model_name)
@@ -48,24 +51,36 @@ def inference_only(frames: list, model_name: str, max_people: int) -> float:
             est.detect(f.image, f.time_s)
     with PoseEstimator(model, max_people=max_people) as est:
         t0 = time.perf_counter()
-        for f in frames:
-            est.detect(f.image, f.time_s)
-        return len(frames) / (time.perf_counter() - t0)
+        poses = [est.detect(f.image, f.time_s) for f in frames]
+        return len(frames) / (time.perf_counter() - t0), poses
 
 
-def end_to_end(clip: Path, model_name: str, overlay: bool) -> tuple[float, int]:
-    """Frames/s of a whole `analyze` call (wall clock, including writing outputs)."""
+def overlay_drawing_ms(frames: list, poses: list, info) -> float:
+    """Milliseconds to draw one overlay frame (shrink, smooth, draw), encoding excluded."""
+    from kneevision.pipeline import Settings, overlay_renderer
+
+    render, _ = overlay_renderer(info, Settings())
+    t0 = time.perf_counter()
+    for f, p in zip(frames, poses, strict=True):
+        render((f.image, f.time_s, p))
+    return 1000 * (time.perf_counter() - t0) / len(frames)
+
+
+def end_to_end(clip: Path, model_name: str, overlay: bool) -> tuple[float, int, float]:
+    """Frames/s of a whole `analyze` call (wall clock, including writing outputs), the
+    frame count, and the cores it kept busy (CPU time of the process and ffmpeg / wall)."""
     from kneevision.pipeline import Settings, analyze
     from kneevision.pose import resolve_model
 
     model = resolve_model(model_name)
     with tempfile.TemporaryDirectory() as out:
-        t0 = time.perf_counter()
+        c0, t0 = os.times(), time.perf_counter()
         result = analyze(
             clip, model, Settings(model=model_name, overlay=overlay, report=False), out_root=out
         )
-        elapsed = time.perf_counter() - t0
-    return len(result.sequence) / elapsed, len(result.sequence)
+        elapsed, c1 = time.perf_counter() - t0, os.times()
+    cpu = sum(c1[:4]) - sum(c0[:4])  # user, system, children's user, children's system
+    return len(result.sequence) / elapsed, len(result.sequence), cpu / elapsed
 
 
 def _loop_clip(clip: Path, loops: int, dest: Path) -> Path:
@@ -116,11 +131,12 @@ def main() -> None:
 
     info = probe_video(args.clip)
     frames = _decode(args.clip, None)
-    inf1 = inference_only(frames, args.model, max_people=1)
-    inf2 = inference_only(frames, args.model, max_people=2)
-    del frames
-    e2e_overlay, n = end_to_end(args.clip, args.model, overlay=True)
-    e2e_plain, _ = end_to_end(args.clip, args.model, overlay=False)
+    inf1, poses = inference_only(frames, args.model, max_people=1)
+    inf2, _ = inference_only(frames, args.model, max_people=2)
+    draw_ms = overlay_drawing_ms(frames, poses, info)
+    del frames, poses
+    e2e_overlay, n, cores_overlay = end_to_end(args.clip, args.model, overlay=True)
+    e2e_plain, _, cores_plain = end_to_end(args.clip, args.model, overlay=False)
     result = {
         "clip": str(args.clip),
         "size": f"{info.width}x{info.height}",
@@ -132,6 +148,9 @@ def main() -> None:
         "analyze_no_overlay_fps": round(e2e_plain, 1),
         "ratio_analyze_to_inference": round(e2e_overlay / inf1, 3),
         "ratio_analyze_no_overlay_to_inference": round(e2e_plain / inf1, 3),
+        "overlay_drawing_ms_per_frame": round(draw_ms, 2),
+        "cores_busy_analyze": round(cores_overlay, 2),
+        "cores_busy_analyze_no_overlay": round(cores_plain, 2),
     }
     if not args.no_memory:
         with tempfile.TemporaryDirectory() as d:

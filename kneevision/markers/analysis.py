@@ -105,7 +105,7 @@ class MarkerObserver:
     def track(self) -> MarkerTrack:
         """Tibial rotation per side over the frames observed so far."""
         t = np.asarray(self._times, dtype=float)
-        rots = {}
+        rots, rotation = {}, {}
         for side in SIDES:
             shin_c, thigh_c = self._candidates[SHIN[side]], self._candidates[THIGH[side]]
             thigh = resolve_ambiguity(thigh_c, t, prior=axis_prior(thigh_c))
@@ -124,8 +124,6 @@ class MarkerObserver:
             rots[THIGH[side]] = smooth_rotations(
                 t, [None if p is None else p.rotation for p in thigh], THIGH_CUTOFF_HZ
             )
-        rotation = {}
-        for side in SIDES:
             r = tibial_rotation_from_markers(rots[SHIN[side]], rots[THIGH[side]], side)
             if np.isfinite(r).sum() >= 3 and len(t) > 3:
                 r = lowpass(t, fill_gaps(t, r, 0.3), THETA_CUTOFF_HZ)

@@ -22,6 +22,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from numpy.typing import NDArray
+from scipy.spatial.transform import Rotation
+
+from kneevision.kinematics.signals import lowpass
 
 FloatArray = NDArray[np.float64]
 
@@ -292,11 +295,10 @@ def lever_prior(
         for i, _, _ in rows
     ]
     a, r = 0.0, 0.0
+    y = np.array([shift for _, _, shift in rows])
     for _ in range(6):
         x = np.array([math.sin(phis[k]) for (_, phis, _), k in zip(rows, pick, strict=True)])
-        y = np.array([shift for _, _, shift in rows])
-        design = np.column_stack([np.ones_like(x), x])
-        a, r = np.linalg.lstsq(design, y, rcond=None)[0]
+        a, r = np.linalg.lstsq(np.column_stack([np.ones_like(x), x]), y, rcond=None)[0]
         r = max(float(r), min_lever_m)
         pick = [
             int(np.argmin([abs(shift - a - r * math.sin(p)) for p in phis]))
@@ -314,10 +316,6 @@ def smooth_rotations(
     time_s: FloatArray, rotations: list[FloatArray | None], cutoff_hz: float
 ) -> list[FloatArray | None]:
     """Low-pass a rotation series (as sign-aligned unit quaternions); gaps stay gaps."""
-    from scipy.spatial.transform import Rotation
-
-    from kneevision.kinematics.signals import lowpass
-
     q = np.full((len(rotations), 4), np.nan)
     prev = None
     for i, r in enumerate(rotations):
