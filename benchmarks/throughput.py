@@ -10,7 +10,12 @@ Prints, measured in this one run:
   on frames decoded beforehand into memory;
 * the same with KneeVision's people probe (what `analyze` runs by default);
 * end-to-end `analyze` frames/s (decode, inference, kinematics, CSV/JSON, report skipped,
-  H.264 overlay), with and without the overlay, and its ratio to inference alone;
+  H.264 overlay), with and without the overlay, and without keeping a core for
+  inference (``reserve_core`` off, as batch workers run), and with
+  ``--max-people 1`` (no people probe: the same inference as "inference alone"),
+  each as a ratio to inference alone; also the frames/s of its decode–inference–overlay loop alone
+  (without the fixed costs of opening the clip and writing the outputs);
+* each measured ``--repeat`` times, interleaved, medians printed;
 * the time to draw one overlay frame (encoding excluded), and the cores each
   `analyze` run kept busy (CPU time of the process and its ffmpeg / wall time);
 * peak RSS of `analyze` on the clip and on the clip looped ``--loops`` times
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -66,21 +72,35 @@ def overlay_drawing_ms(frames: list, poses: list, info) -> float:
     return 1000 * (time.perf_counter() - t0) / len(frames)
 
 
-def end_to_end(clip: Path, model_name: str, overlay: bool) -> tuple[float, int, float]:
-    """Frames/s of a whole `analyze` call (wall clock, including writing outputs), the
-    frame count, and the cores it kept busy (CPU time of the process and ffmpeg / wall)."""
+def end_to_end(
+    clip: Path, model_name: str, overlay: bool, reserve_core: bool = True, max_people: int = 2
+) -> dict[str, float]:
+    """One whole `analyze` call: frames/s (wall clock, including writing outputs), frames/s
+    of its decode–inference–overlay loop alone, the frame count, and the cores it kept busy
+    (CPU time of the process and ffmpeg / wall time)."""
     from kneevision.pipeline import Settings, analyze
     from kneevision.pose import resolve_model
 
     model = resolve_model(model_name)
+    settings = Settings(
+        model=model_name,
+        overlay=overlay,
+        report=False,
+        reserve_core=reserve_core,
+        max_people=max_people,
+    )
     with tempfile.TemporaryDirectory() as out:
         c0, t0 = os.times(), time.perf_counter()
-        result = analyze(
-            clip, model, Settings(model=model_name, overlay=overlay, report=False), out_root=out
-        )
+        result = analyze(clip, model, settings, out_root=out)
         elapsed, c1 = time.perf_counter() - t0, os.times()
     cpu = sum(c1[:4]) - sum(c0[:4])  # user, system, children's user, children's system
-    return len(result.sequence) / elapsed, len(result.sequence), cpu / elapsed
+    n = len(result.sequence)
+    return {
+        "fps": n / elapsed,
+        "loop_fps": result.summary["timing"]["fps"],
+        "frames": n,
+        "cores": cpu / elapsed,
+    }
 
 
 def _loop_clip(clip: Path, loops: int, dest: Path) -> Path:
@@ -124,6 +144,7 @@ def main() -> None:
     ap.add_argument("clip", type=Path)
     ap.add_argument("--model", default="full")
     ap.add_argument("--loops", type=int, default=4)
+    ap.add_argument("--repeat", type=int, default=3, help="interleaved runs of each (medians)")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-RSS runs")
     args = ap.parse_args()
 
@@ -131,26 +152,52 @@ def main() -> None:
 
     info = probe_video(args.clip)
     frames = _decode(args.clip, None)
-    inf1, poses = inference_only(frames, args.model, max_people=1)
-    inf2, _ = inference_only(frames, args.model, max_people=2)
-    draw_ms = overlay_drawing_ms(frames, poses, info)
+    draw_ms = None
+    runs: dict[str, list] = {k: [] for k in ("inf1", "inf2", "overlay", "plain", "unpinned", "one")}
+    # Interleaved repeats: the shared machine's speed drifts between runs, so each ratio
+    # compares medians of runs made side by side.
+    for _ in range(args.repeat):
+        inf1, poses = inference_only(frames, args.model, max_people=1)
+        runs["inf1"].append(inf1)
+        runs["inf2"].append(inference_only(frames, args.model, max_people=2)[0])
+        if draw_ms is None:
+            draw_ms = overlay_drawing_ms(frames, poses, info)
+        runs["overlay"].append(end_to_end(args.clip, args.model, overlay=True))
+        runs["plain"].append(end_to_end(args.clip, args.model, overlay=False))
+        runs["unpinned"].append(end_to_end(args.clip, args.model, overlay=True, reserve_core=False))
+        runs["one"].append(end_to_end(args.clip, args.model, overlay=True, max_people=1))
     del frames, poses
-    e2e_overlay, n, cores_overlay = end_to_end(args.clip, args.model, overlay=True)
-    e2e_plain, _, cores_plain = end_to_end(args.clip, args.model, overlay=False)
+
+    def med(key: str, field: str | None = None) -> float:
+        return statistics.median(r if field is None else r[field] for r in runs[key])
+
+    inf = med("inf1")
     result = {
         "clip": str(args.clip),
         "size": f"{info.width}x{info.height}",
-        "frames": n,
+        "frames": runs["overlay"][0]["frames"],
         "model": args.model,
-        "inference_only_fps": round(inf1, 1),
-        "inference_with_people_probe_fps": round(inf2, 1),
-        "analyze_fps": round(e2e_overlay, 1),
-        "analyze_no_overlay_fps": round(e2e_plain, 1),
-        "ratio_analyze_to_inference": round(e2e_overlay / inf1, 3),
-        "ratio_analyze_no_overlay_to_inference": round(e2e_plain / inf1, 3),
+        "repeats (medians below)": args.repeat,
+        "inference_only_fps": round(inf, 1),
+        "inference_only_fps_runs": [round(x, 1) for x in runs["inf1"]],
+        "inference_with_people_probe_fps": round(med("inf2"), 1),
+        "analyze_fps": round(med("overlay", "fps"), 1),
+        "analyze_fps_runs": [round(r["fps"], 1) for r in runs["overlay"]],
+        "analyze_loop_fps": round(med("overlay", "loop_fps"), 1),
+        "analyze_no_overlay_fps": round(med("plain", "fps"), 1),
+        "analyze_unpinned_fps": round(med("unpinned", "fps"), 1),
+        "analyze_max_people_1_fps": round(med("one", "fps"), 1),
+        "ratio_analyze_to_inference": round(med("overlay", "fps") / inf, 3),
+        "ratio_analyze_loop_to_inference": round(med("overlay", "loop_fps") / inf, 3),
+        # the same inference on both sides: analyze runs the people probe by default
+        "ratio_analyze_to_inference_with_probe": round(med("overlay", "fps") / med("inf2"), 3),
+        "ratio_analyze_max_people_1_to_inference": round(med("one", "fps") / inf, 3),
+        "ratio_analyze_no_overlay_to_inference": round(med("plain", "fps") / inf, 3),
+        "ratio_analyze_unpinned_to_inference": round(med("unpinned", "fps") / inf, 3),
         "overlay_drawing_ms_per_frame": round(draw_ms, 2),
-        "cores_busy_analyze": round(cores_overlay, 2),
-        "cores_busy_analyze_no_overlay": round(cores_plain, 2),
+        "cores_busy_analyze": round(med("overlay", "cores"), 2),
+        "cores_busy_analyze_no_overlay": round(med("plain", "cores"), 2),
+        "cores_busy_analyze_unpinned": round(med("unpinned", "cores"), 2),
     }
     if not args.no_memory:
         with tempfile.TemporaryDirectory() as d:

@@ -143,6 +143,7 @@ def collect(source: str | Path) -> list[Job]:
 def settings_hash(settings: dict, job: Job, model_sha256: str) -> str:
     """What decides whether a result can be reused: settings, protocol, side, model, version."""
     key = {**settings, "protocol": job.protocol or settings.get("protocol"), "side": job.side}
+    key.pop("reserve_core", None)  # how threads are scheduled does not change results
     key |= {"model_sha256": model_sha256, "kneevision": __version__}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -202,6 +203,7 @@ def _outcomes(
         for job in pending:
             yield job, run_job(job.to_dict(), settings, str(out_root))
         return
+    settings = {**settings, "reserve_core": False}  # workers share the cores: pin none
     client = None
     if scheduler:
         try:

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from kneevision import __version__, protocols
+from kneevision.cores import reserve_inference_cores
 from kneevision.errors import NoPoseError
 from kneevision.kinematics.angles import fppa, knee_flexion
 from kneevision.kinematics.landmarks import SIDES, leg
@@ -90,6 +91,9 @@ class Settings:
     symmetric : bool
         Run the model on each frame and on its mirror image and average the two
         (left and right treated alike; twice the inference time).
+    reserve_core : bool
+        Keep inference on its own CPUs and decoding/overlay on the others
+        (:mod:`kneevision.cores`); off for batch workers sharing the machine.
     """
 
     model: str = "full"
@@ -110,6 +114,7 @@ class Settings:
     fov_deg: float = 65.0
     intrinsics: str | None = None
     symmetric: bool = False
+    reserve_core: bool = True
 
     def to_dict(self) -> dict:
         """Plain-dict form."""
@@ -260,29 +265,34 @@ def run_pose(
     frames: list[PoseFrame] = []
     times: list[float] = []
     writer = side = None
-    if overlay_path:
-        render, out_size = overlay_renderer(info, settings, markers)
-        writer = VideoWriter(overlay_path, info.fps, out_size, render=render)
-    elif markers is not None:
-        side = Background(lambda item: markers.observe(*item), name="kneevision-markers")
     t0 = time.perf_counter()
-    try:
-        with pose_estimator(model, settings, info) as est:
-            for frame in prefetch(read_source(video, settings.image_fps)):
-                pf = est.detect(frame.image, frame.time_s)
-                frames.append(pf)
-                times.append(frame.time_s)
-                if writer is not None:
-                    writer.write((frame.image, frame.time_s, pf))
-                elif side is not None:
-                    side.put((frame.time_s, frame.image))
-                if progress:
-                    progress(1)
-            jumps, multi = est.jumps, est.multi_person
-    finally:
-        for worker in (writer, side):
-            if worker is not None:
-                worker.close()
+    with reserve_inference_cores(settings.reserve_core) as cores:
+        helpers = cores.helpers if cores else None
+        if overlay_path:
+            render, out_size = overlay_renderer(info, settings, markers)
+            writer = VideoWriter(overlay_path, info.fps, out_size, render=render, cpus=helpers)
+        elif markers is not None:
+            side = Background(
+                lambda item: markers.observe(*item), name="kneevision-markers", cpus=helpers
+            )
+        try:
+            with pose_estimator(model, settings, info) as est:
+                source = read_source(video, settings.image_fps)
+                for frame in prefetch(source, cpus=helpers):
+                    pf = est.detect(frame.image, frame.time_s)
+                    frames.append(pf)
+                    times.append(frame.time_s)
+                    if writer is not None:
+                        writer.write((frame.image, frame.time_s, pf))
+                    elif side is not None:
+                        side.put((frame.time_s, frame.image))
+                    if progress:
+                        progress(1)
+                jumps, multi = est.jumps, est.multi_person
+        finally:
+            for worker in (writer, side):
+                if worker is not None:
+                    worker.close()
     elapsed = time.perf_counter() - t0
     seq = sequence_from_frames(frames, times, info, model, mirrored=settings.mirrored)
     seq.meta["source"] = str(video)

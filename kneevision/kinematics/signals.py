@@ -8,6 +8,7 @@ the causal choice for live use.
 
 from __future__ import annotations
 
+import functools
 import warnings
 
 import numpy as np
@@ -172,12 +173,16 @@ def lowpass(
     flat_in = x.reshape(len(t), -1)
     flat_out = out.reshape(len(t), -1)
     design = butterworth_cutoff_for_filtfilt(cutoff_hz, order)
+    finite = np.isfinite(flat_in)
+    # Columns missing in the same frames (a landmark's x, y, z…) are filtered together.
+    groups: dict[bytes, list[int]] = {}
     for j in range(flat_in.shape[1]):
-        col = flat_in[:, j]
-        for a, b in valid_runs(np.isfinite(col)):
+        groups.setdefault(np.packbits(finite[:, j]).tobytes(), []).append(j)
+    for cols in groups.values():
+        for a, b in valid_runs(finite[:, cols[0]]):
             if b - a < 4:
                 continue
-            ts, seg = t[a:b], col[a:b]
+            ts, seg = t[a:b], flat_in[a:b][:, cols]
             uniform = _is_uniform(ts)
             dt = float(np.median(np.diff(ts)))
             fs = 1.0 / dt
@@ -185,12 +190,25 @@ def lowpass(
                 continue  # nothing to remove below Nyquist
             if not uniform:
                 grid = np.arange(ts[0], ts[-1] + dt / 2, dt)
-                seg = np.interp(grid, ts, seg)
-            sos = sps.butter(order, design, btype="low", fs=fs, output="sos")
+                seg = _interp_columns(grid, ts, seg)
+            sos = _butter_sos(order, design, fs)
             padlen = min(3 * (2 * len(sos) + 1), len(seg) - 1)
-            y = sps.sosfiltfilt(sos, seg, padlen=padlen)
-            flat_out[a:b, j] = np.interp(ts, grid, y) if not uniform else y
+            y = sps.sosfiltfilt(sos, seg, padlen=padlen, axis=0)
+            flat_out[a:b, cols] = _interp_columns(ts, grid, y) if not uniform else y
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _butter_sos(order: int, design_hz: float, fs: float) -> FloatArray:
+    return sps.butter(order, design_hz, btype="low", fs=fs, output="sos")
+
+
+def _interp_columns(x_new: FloatArray, x: FloatArray, y: FloatArray) -> FloatArray:
+    """``np.interp`` on every column of ``y`` at once (``x`` increasing, ends held)."""
+    i = np.clip(np.searchsorted(x, x_new, side="right"), 1, len(x) - 1)
+    x0, x1 = x[i - 1], x[i]
+    w = np.clip((x_new - x0) / np.where(x1 > x0, x1 - x0, 1.0), 0.0, 1.0)[:, None]
+    return y[i - 1] * (1.0 - w) + y[i] * w
 
 
 class OneEuroFilter:

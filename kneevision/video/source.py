@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from kneevision._native import quiet_native_stderr
+from kneevision.cores import pin_to
 from kneevision.errors import VideoError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -308,17 +309,19 @@ def read_camera(
 _END = object()
 
 
-def prefetch(items: Iterable[T], depth: int = 8) -> Iterator[T]:
+def prefetch(items: Iterable[T], depth: int = 8, cpus: frozenset[int] | None = None) -> Iterator[T]:
     """Run an iterator in a background thread, ``depth`` items ahead.
 
     Decoding releases the GIL inside OpenCV, so this overlaps it with inference.
     Exceptions raised by the producer are re-raised in the consumer; closing the
-    consumer early stops the producer.
+    consumer early stops the producer. With ``cpus`` the producer thread pins
+    itself to those CPUs (see :mod:`kneevision.cores`).
     """
     q: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
     def produce() -> None:
+        pin_to(cpus)
         try:
             for item in items:
                 while not stop.is_set():

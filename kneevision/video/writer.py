@@ -18,6 +18,7 @@ import cv2
 import imageio_ffmpeg
 import numpy as np
 
+from kneevision.cores import pin_to
 from kneevision.errors import OutputError
 
 
@@ -26,17 +27,26 @@ class Background:
 
     The caller's thread (pose inference) hands items over and goes on; an
     exception raised by ``fn`` is kept and raised by the next :meth:`put` or by
-    :meth:`close`.
+    :meth:`close`. With ``cpus`` the thread pins itself to those CPUs (see
+    :mod:`kneevision.cores`).
     """
 
-    def __init__(self, fn: Callable[[Any], None], name: str, depth: int = 16) -> None:
+    def __init__(
+        self,
+        fn: Callable[[Any], None],
+        name: str,
+        depth: int = 16,
+        cpus: frozenset[int] | None = None,
+    ) -> None:
         self._fn = fn
+        self._cpus = cpus
         self._queue: queue.Queue = queue.Queue(maxsize=depth)
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
+        pin_to(self._cpus)
         while (item := self._queue.get()) is not None:
             if self.error is not None:
                 continue
@@ -79,6 +89,9 @@ class VideoWriter:
     render : callable, optional
         Turns what is given to :meth:`write` into a BGR frame, in the background
         thread (e.g. drawing an overlay), so the caller's thread is not slowed.
+    cpus : frozenset of int, optional
+        CPUs for the encoding thread and ffmpeg (started from that thread, so
+        that it inherits them).
 
     Notes
     -----
@@ -93,6 +106,7 @@ class VideoWriter:
         preset: str = "veryfast",
         crf: int = 23,
         render: Callable[[Any], np.ndarray] | None = None,
+        cpus: frozenset[int] | None = None,
     ) -> None:
         self.path = Path(path)
         self.size = size
@@ -111,12 +125,15 @@ class VideoWriter:
             ffmpeg_log_level="error",
             output_params=["-preset", preset, "-crf", str(crf), "-movflags", "+faststart"],
         )
-        self._gen.send(None)
+        self._started = False
         self._render = render
-        self._worker = Background(self._encode, name="kneevision-encode")
+        self._worker = Background(self._encode, name="kneevision-encode", cpus=cpus)
         self.frames_written = 0
 
     def _encode(self, frame: Any) -> None:
+        if not self._started:  # ffmpeg starts here, in the worker: it takes the worker's CPUs
+            self._gen.send(None)
+            self._started = True
         if self._render is not None:
             frame = self._render(frame)
         if any(self._pad):

@@ -1,0 +1,81 @@
+"""Keep a core for pose inference: the helper threads run on the others.
+
+Decoding, drawing and encoding the overlay are light next to inference (on the
+project's 2-core machine about 11 ms of CPU a frame against 16 ms of inference),
+yet left to the scheduler they land on inference's core often enough to slow it
+by 10–25% (``benchmarks/throughput.py``). Pinning inference to its own cores and
+the helpers to the rest removes that. Linux only (``os.sched_setaffinity``);
+elsewhere, or with a single core, nothing changes.
+
+Do not use it when several analyses share the machine (batch workers): each
+would pin its inference to the same cores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CoreSplit:
+    """Which CPUs run inference and which run the helper threads."""
+
+    inference: frozenset[int]
+    helpers: frozenset[int]
+
+
+def split_cores(available: set[int] | frozenset[int]) -> CoreSplit | None:
+    """Split the CPUs this process may use: a quarter (at least one) for the helpers.
+
+    Returns None with fewer than two CPUs: there is nothing to split.
+
+    Examples
+    --------
+    >>> split_cores({0, 1})
+    CoreSplit(inference=frozenset({0}), helpers=frozenset({1}))
+    >>> split_cores({3}) is None
+    True
+    """
+    cpus = sorted(available)
+    if len(cpus) < 2:
+        return None
+    n_helpers = max(1, len(cpus) // 4)
+    return CoreSplit(frozenset(cpus[:-n_helpers]), frozenset(cpus[-n_helpers:]))
+
+
+def _can_pin() -> bool:
+    return hasattr(os, "sched_setaffinity") and hasattr(os, "sched_getaffinity")
+
+
+@contextlib.contextmanager
+def reserve_inference_cores(enabled: bool = True) -> Iterator[CoreSplit | None]:
+    """Pin the calling thread (and the threads it starts) to the inference cores.
+
+    Create the landmarker inside the block: its worker threads inherit the
+    calling thread's CPUs. Helper threads call :func:`pin_to` with the split's
+    ``helpers``. The calling thread's CPUs are restored on exit.
+    """
+    split = split_cores(os.sched_getaffinity(0)) if enabled and _can_pin() else None
+    if split is None:
+        yield None
+        return
+    before = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, split.inference)
+    except OSError:  # a container or policy may refuse: run unpinned
+        yield None
+        return
+    try:
+        yield split
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def pin_to(cpus: frozenset[int] | None) -> None:
+    """Pin the calling thread to ``cpus`` (no-op for None or where unsupported)."""
+    if cpus and _can_pin():
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(0, cpus)

@@ -1,0 +1,110 @@
+"""A core kept for inference: the split, the pinning, and who ends up where."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kneevision.cores import reserve_inference_cores, split_cores
+from kneevision.video import VideoWriter, prefetch
+from kneevision.video.writer import Background
+
+AVAILABLE = os.sched_getaffinity(0)
+needs_two = pytest.mark.skipif(len(AVAILABLE) < 2, reason="a split needs two CPUs")
+
+
+@pytest.mark.parametrize(
+    ("cpus", "inference", "helpers"),
+    [
+        ({0, 1}, {0}, {1}),
+        ({0, 1, 2, 3}, {0, 1, 2}, {3}),
+        (set(range(8)), set(range(6)), {6, 7}),
+        ({2, 5, 9}, {2, 5}, {9}),  # a cpuset that is not 0..n-1
+    ],
+)
+def test_split_gives_helpers_a_quarter(cpus, inference, helpers):
+    split = split_cores(cpus)
+    assert split.inference == inference and split.helpers == helpers
+
+
+def test_no_split_on_one_cpu():
+    assert split_cores({0}) is None
+
+
+@needs_two
+def test_reserve_pins_the_caller_and_restores_it():
+    before = os.sched_getaffinity(0)
+    with reserve_inference_cores() as split:
+        assert os.sched_getaffinity(0) == split.inference
+        seen = []
+        t = threading.Thread(target=lambda: seen.append(os.sched_getaffinity(0)))
+        t.start()
+        t.join()
+        assert seen == [split.inference]  # threads started inside inherit the CPUs
+    assert os.sched_getaffinity(0) == before
+
+
+def test_reserve_off_changes_nothing():
+    before = os.sched_getaffinity(0)
+    with reserve_inference_cores(enabled=False) as split:
+        assert split is None and os.sched_getaffinity(0) == before
+
+
+@needs_two
+def test_helpers_run_on_their_cpus(tmp_path: Path):
+    helper = frozenset({max(AVAILABLE)})
+    seen = []
+    worker = Background(lambda _: seen.append(os.sched_getaffinity(0)), "t", cpus=helper)
+    worker.put(1)
+    worker.close()
+    assert seen == [helper]
+
+    decoded = list(prefetch((os.sched_getaffinity(0) for _ in range(3)), cpus=helper))
+    assert decoded == [helper] * 3
+
+    # ffmpeg is started from the encoder thread, so it takes the helper CPUs too
+    children: list[set[int]] = []
+    with VideoWriter(tmp_path / "o.mp4", 25, (64, 48), cpus=helper) as w:
+        for i in range(5):
+            w.write(np.full((48, 64, 3), i * 40, np.uint8))
+        deadline = time.monotonic() + 5
+        while not children and time.monotonic() < deadline:
+            for task in Path("/proc/self/task").glob("*/children"):
+                children += [os.sched_getaffinity(int(p)) for p in task.read_text().split()]
+            time.sleep(0.05)
+    assert children and all(c == helper for c in children)
+    assert (tmp_path / "o.mp4").stat().st_size > 0
+
+
+@needs_two
+@pytest.mark.parametrize("reserve", [True, False])
+def test_run_pose_puts_helpers_on_their_own_cpus(tmp_path: Path, monkeypatch, reserve):
+    import kneevision.video.source as source
+    import kneevision.video.writer as writer
+    from kneevision.pipeline import Settings, run_pose
+    from kneevision.pose import PoseEstimator, resolve_model
+    from tests.conftest import synthetic_clip
+
+    pinned = []
+    for module in (source, writer):
+        monkeypatch.setattr(module, "pin_to", pinned.append)
+    inference = []
+    detect = PoseEstimator.detect
+
+    def spy(self, image, time_s):
+        inference.append(os.sched_getaffinity(0))
+        return detect(self, image, time_s)
+
+    monkeypatch.setattr(PoseEstimator, "detect", spy)
+    clip = synthetic_clip(tmp_path / "c.mp4", seconds=0.4)
+    settings = Settings(model="lite", max_people=1, reserve_core=reserve)
+    run_pose(clip, resolve_model("lite"), settings, overlay_path=tmp_path / "o.mp4")
+    split = split_cores(AVAILABLE)
+    assert sorted(map(str, pinned)) == [str(split.helpers if reserve else None)] * 2
+    assert set(map(frozenset, inference)) == {split.inference if reserve else frozenset(AVAILABLE)}
+    assert os.sched_getaffinity(0) == AVAILABLE
