@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import signal as sps
+from scipy.interpolate import make_smoothing_spline
 
 FloatArray = NDArray[np.float64]
 
@@ -195,6 +196,52 @@ def lowpass(
             padlen = min(3 * (2 * len(sos) + 1), len(seg) - 1)
             y = sps.sosfiltfilt(sos, seg, padlen=padlen, axis=0)
             flat_out[a:b, cols] = _interp_columns(ts, grid, y) if not uniform else y
+    return out
+
+
+def smooth_weighted(
+    time_s: ArrayLike, values: ArrayLike, sd: ArrayLike, max_gap_s: float = 0.3
+) -> FloatArray:
+    """Smoothing spline weighted by each sample's uncertainty, its smoothness chosen by GCV.
+
+    For a series whose noise changes from sample to sample and is known (e.g. a
+    pose whose precision depends on the viewing angle): weak samples lean on their
+    neighbours, precise ones are kept. Uses ``scipy.interpolate.make_smoothing_spline``
+    (generalised cross-validation picks the smoothness, so only the *relative*
+    size of ``sd`` matters).
+
+    Parameters
+    ----------
+    time_s : array_like, shape (T,)
+        Increasing timestamps.
+    values : array_like, shape (T,)
+        The series, NaN where missing.
+    sd : array_like, shape (T,)
+        Standard deviation of each sample (any unit; only ratios count).
+    max_gap_s : float
+        Gaps up to this long are bridged by the spline; longer ones stay NaN and
+        split the series into stretches fitted on their own.
+
+    Returns
+    -------
+    ndarray, shape (T,)
+        Stretches of fewer than 5 samples are returned as they are.
+    """
+    t = np.asarray(time_s, dtype=float)
+    x = np.asarray(values, dtype=float)
+    w = 1.0 / np.square(np.asarray(sd, dtype=float))
+    ok = np.isfinite(x) & np.isfinite(w) & (w > 0)
+    out = np.where(ok, x, np.nan)
+    idx = np.flatnonzero(ok)
+    if idx.size == 0:
+        return out
+    breaks = np.flatnonzero(np.diff(t[idx]) > max_gap_s) + 1
+    for part in np.split(idx, breaks):
+        if part.size < 5:
+            continue
+        spline = make_smoothing_spline(t[part], x[part], w=w[part] / w[part].mean())
+        span = slice(part[0], part[-1] + 1)
+        out[span] = spline(t[span])
     return out
 
 

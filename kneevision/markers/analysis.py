@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from kneevision.kinematics.landmarks import SIDES
-from kneevision.kinematics.signals import fill_gaps, lowpass
+from kneevision.kinematics.signals import smooth_weighted
 from kneevision.markers.core import (
     MARKER_IDS,
     MarkerPose,
@@ -21,19 +21,23 @@ from kneevision.markers.core import (
     resolve_ambiguity,
     smooth_rotations,
     tibial_rotation_from_markers,
+    twist_sd,
 )
 from kneevision.protocols.base import Result, aggregate, asymmetry_table
 from kneevision.protocols.quality import flag
-from kneevision.protocols.seated_twist import METRICS, THETA_CUTOFF_HZ, rotation_range
+from kneevision.protocols.seated_twist import METRICS, rotation_range
 
-#: side → marker id
 #: Low-pass cutoff for the thigh marker's orientation (it should stay still; slow drift
 #: and hip rotation during a twist, at well under 1 Hz, still pass).
 THIGH_CUTOFF_HZ = 1.0
 
 #: Below this image size (px, the shin marker's side) the benchmark's error passes 2° at
-#: the 95th percentile (30 mm at 1.5 m in 1080p: 30 px, p95 8.3°; 40 mm there: 40 px, 1.3°).
+#: the 95th percentile (30 mm at 1.5 m in 1080p: 30 px, p95 about 2.5°; 40 mm there: 40 px,
+#: under 1°).
 MIN_SIDE_PX = 35
+
+#: Longest run of frames without both markers that the smoothing bridges (s).
+MAX_GAP_S = 0.3
 
 SHIN = {side: i for i, (side, seg) in MARKER_IDS.items() if seg == "shin"}
 THIGH = {side: i for i, (side, seg) in MARKER_IDS.items() if seg == "thigh"}
@@ -125,9 +129,15 @@ class MarkerObserver:
                 t, [None if p is None else p.rotation for p in thigh], THIGH_CUTOFF_HZ
             )
             r = tibial_rotation_from_markers(rots[SHIN[side]], rots[THIGH[side]], side)
-            if np.isfinite(r).sum() >= 3 and len(t) > 3:
-                r = lowpass(t, fill_gaps(t, r, 0.3), THETA_CUTOFF_HZ)
-            rotation[side] = r
+            # Each frame weighted by how well its shin pose pins the turn down: nearly
+            # square-on, a small marker's turn is uncertain and leans on its neighbours.
+            sd = np.array(
+                [
+                    np.nan if p is None else twist_sd(p, self.size_m, self.camera, self.dist)
+                    for p in shin
+                ]
+            )
+            rotation[side] = smooth_weighted(t, r, sd, MAX_GAP_S)
         seen = {mid: np.array([r is not None for r in rots[mid]], bool) for mid in MARKER_IDS}
         side_px = {mid: float(np.median(v)) for mid, v in self._side_px.items() if v}
         return MarkerTrack(t, rotation, seen, dict(self.meta), side_px)

@@ -16,6 +16,7 @@ run of frames decides together where one frame's error cannot; live,
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -56,13 +57,18 @@ def detector() -> cv2.aruco.ArucoDetector:
 
 
 def detect(
-    image: np.ndarray, det: cv2.aruco.ArucoDetector | None = None, small_px: float = 60.0
+    image: np.ndarray,
+    det: cv2.aruco.ArucoDetector | None = None,
+    small_px: float = 60.0,
+    refine: bool = True,
 ) -> dict[int, FloatArray]:
     """Marker id → its four image corners (4, 2), clockwise from top-left.
 
     Markers only a few pixels per module wide (30 mm at 1.5 m, or tilted away)
     are often found as candidates but not decoded; each small rejected
     candidate is looked at again in a 2× enlarged crop, which decodes them.
+    With ``refine`` the corners are then fitted to the whole marker pattern
+    (:func:`refine_corners`).
     """
     det = det or detector()
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
@@ -72,8 +78,21 @@ def detect(
         found = {
             int(i): c.reshape(4, 2).astype(float) for i, c in zip(ids.ravel(), corners, strict=True)
         }
-    if len(found) == len(MARKER_IDS):
-        return found
+    if len(found) < len(MARKER_IDS):
+        found |= _reread_small(gray, rejected, det, found, small_px)
+    if refine:
+        found = {i: refine_corners(gray, c, i) for i, c in found.items()}
+    return found
+
+
+def _reread_small(
+    gray: np.ndarray,
+    rejected: tuple,
+    det: cv2.aruco.ArucoDetector,
+    found: dict[int, FloatArray],
+    small_px: float,
+) -> dict[int, FloatArray]:
+    found = dict(found)
     h, w = gray.shape
     for cand in rejected:
         pts = cand.reshape(4, 2)
@@ -90,6 +109,52 @@ def detect(
                 # pixel centres: x_src = (x_dst + 0.5) / 2 - 0.5
                 found[int(i)] = (c.reshape(4, 2).astype(float) + 0.5) / 2 - 0.5 + [x0, y0]
     return found
+
+
+#: Template resolution limits (pixels per module) for :func:`refine_corners`.
+_PPM_RANGE = (4, 16)
+
+
+@functools.lru_cache(maxsize=64)
+def _template(marker_id: int, ppm: int) -> tuple[np.ndarray, FloatArray]:
+    """The marker with half a module of its white margin, and its corners in that image."""
+    side, margin = 6 * ppm, ppm // 2
+    tpl = np.full((side + 2 * margin, side + 2 * margin), 255, np.float32)
+    tpl[margin : margin + side, margin : margin + side] = marker_image(marker_id, side)
+    lo, hi = margin - 0.5, margin + side - 0.5  # outer edges, in pixel-centre coordinates
+    return tpl, np.array([[lo, lo], [hi, lo], [hi, hi], [lo, hi]], np.float32)
+
+
+def refine_corners(gray: np.ndarray, corners: FloatArray, marker_id: int) -> FloatArray:
+    """Fit the marker's known pattern to the image; the four corners it puts them at.
+
+    The detector places each corner from the two edges next to it. A small marker's
+    tilt, though, shows only in how its sides shorten, by hundredths of a pixel, so
+    the corners are refined by aligning the whole pattern (every cell edge, not only
+    the outer ones) with a homography: OpenCV's ECC alignment (Evangelidis & Psarakis
+    2008), which is insensitive to contrast and brightness. On the benchmark's 30 mm
+    markers at 1 m this took the tibial-rotation p95 from 2.0° to 0.4°. Where the
+    alignment fails or wanders off, the detector's corners are kept.
+    """
+    side = float(np.linalg.norm(corners - np.roll(corners, 1, axis=0), axis=1).max())
+    ppm = int(np.clip(round(side / 6), *_PPM_RANGE))
+    tpl, tpl_corners = _template(marker_id, ppm)
+    h, w = gray.shape
+    lo = np.maximum(np.floor(corners.min(axis=0) - 0.3 * side - 3), 0).astype(int)
+    hi = np.minimum(np.ceil(corners.max(axis=0) + 0.3 * side + 3), [w, h]).astype(int)
+    crop = gray[lo[1] : hi[1], lo[0] : hi[0]].astype(np.float32)
+    start = cv2.getPerspectiveTransform(tpl_corners, (corners - lo).astype(np.float32))
+    criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-5)
+    try:
+        _, warp = cv2.findTransformECC(
+            tpl, crop, start.astype(np.float32), cv2.MOTION_HOMOGRAPHY, criteria, None, 3
+        )
+    except cv2.error:  # did not converge
+        return corners
+    out = cv2.perspectiveTransform(tpl_corners[None], warp)[0].astype(float) + lo
+    if not np.isfinite(out).all() or np.abs(out - corners).max() > 0.15 * side:
+        return corners
+    return out
 
 
 def object_points(size_m: float) -> FloatArray:
@@ -126,6 +191,41 @@ def pose_candidates(
         for r, t, e in zip(rvecs, tvecs, np.ravel(errs), strict=True)
     ]
     return sorted(out, key=lambda p: p.error_px)
+
+
+def twist_sd(
+    pose: MarkerPose,
+    size_m: float,
+    camera: FloatArray,
+    dist: FloatArray | None = None,
+    corner_sd_px: float = 0.05,
+) -> float:
+    """Standard deviation (deg) of a marker's turn about its own y axis, from corner noise.
+
+    First-order propagation: ``corner_sd_px`` of independent noise on each corner
+    coordinate through the Jacobian of the projection (3 rotations, 3 shifts).
+    A small marker seen nearly square-on has a large one: its tilt then shows only
+    in how much its sides shorten, which changes little.
+    """
+    obj = object_points(size_m)
+    dist = dist if dist is not None else np.zeros(5)
+
+    def project(rotation: FloatArray, position: FloatArray) -> FloatArray:
+        rvec = cv2.Rodrigues(rotation)[0]
+        return cv2.projectPoints(obj, rvec, position, camera, dist)[0].ravel()
+
+    base, eps = project(pose.rotation, pose.position), 1e-6
+    jac = np.empty((base.size, 6))
+    for k, step in enumerate(np.eye(3) * eps):
+        jac[:, k] = project(cv2.Rodrigues(step)[0] @ pose.rotation, pose.position) - base
+        jac[:, 3 + k] = project(pose.rotation, pose.position + step) - base
+    jac /= eps
+    info = jac.T @ jac
+    if np.linalg.cond(info) > 1e12:
+        return math.inf
+    cov = corner_sd_px**2 * np.linalg.inv(info)[:3, :3]  # small turns about camera axes
+    axis = pose.rotation[:, 1]  # the marker's y axis, in camera coordinates
+    return math.degrees(math.sqrt(max(float(axis @ cov @ axis), 0.0)))
 
 
 def rotation_angle(a: FloatArray, b: FloatArray) -> float:

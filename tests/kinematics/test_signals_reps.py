@@ -21,7 +21,7 @@ from kneevision.kinematics import (
     valid_runs,
 )
 from kneevision.kinematics.series import clean_landmarks
-from kneevision.kinematics.signals import butterworth_cutoff_for_filtfilt
+from kneevision.kinematics.signals import butterworth_cutoff_for_filtfilt, smooth_weighted
 
 
 def test_fill_gaps_bridges_short_keeps_long():
@@ -179,3 +179,34 @@ def test_asymmetry():
     assert a.difference == 10.0 and a.exceeds_mdc is True
     assert compare_sides(5.0, 2.0, mdc=8.9).exceeds_mdc is False
     assert compare_sides(np.nan, 2.0, mdc=8.9).to_dict()["exceeds_mdc"] is None
+
+
+def test_weighted_smoothing_leans_on_precise_samples():
+    """Noise ten times larger in one stretch, and said so: the weighted spline keeps that
+    stretch near the truth, closer than the same spline told all samples are alike."""
+    rng = np.random.default_rng(2)
+    t = np.arange(150) / 30
+    truth = 40 * np.sin(2 * np.pi * 0.3 * t)
+    sd = np.where((t > 1.5) & (t < 2.2), 3.0, 0.3)
+    x = truth + rng.normal(0, sd)
+    weighted = smooth_weighted(t, x, sd)
+    alike = smooth_weighted(t, x, np.ones_like(sd))
+    noisy = sd > 1
+    err_w = np.abs(weighted - truth)[noisy].mean()
+    err_a = np.abs(alike - truth)[noisy].mean()
+    assert err_w < 0.6 * err_a and err_w < 1.0, (err_w, err_a)
+    assert np.abs(weighted - truth)[~noisy].mean() < 0.3
+
+
+def test_weighted_smoothing_keeps_long_gaps_and_short_stretches():
+    t = np.arange(80) / 30
+    x = np.sin(t)
+    x[20:35] = np.nan  # 0.5 s: longer than max_gap_s
+    x[40] = np.nan  # one frame: bridged
+    x[50:62] = np.nan  # 0.43 s, then a stretch of two samples (62, 63)
+    x[64:] = np.nan
+    out = smooth_weighted(t, x, np.full(80, 0.1), max_gap_s=0.3)
+    assert np.isnan(out[20:35]).all() and np.isnan(out[50:62]).all() and np.isnan(out[64:]).all()
+    assert np.isfinite(out[40]) and abs(out[40] - np.sin(t[40])) < 0.01
+    assert np.array_equal(out[62:64], x[62:64])  # too short to fit: as it was
+    assert np.allclose(out[:20], np.sin(t[:20]), atol=0.01)

@@ -102,6 +102,50 @@ def test_thigh_smoothing_removes_jitter_and_keeps_gaps():
     assert out < raw / 2 and all(abs(np.linalg.det(r) - 1) < 1e-9 for r in smooth if r is not None)
 
 
+@pytest.mark.parametrize("distance", [1.0, 1.5])
+def test_pattern_fit_puts_small_marker_corners_closer_to_the_truth(distance):
+    """30 mm markers, tilted, blurred, noisy and JPEG-compressed: the whole-pattern fit
+    puts the corners nearer their true projection than the detector's corner refinement."""
+    from kneevision.markers.core import object_points
+    from kneevision.markers.render import Placed, render, rot_x
+
+    camera = camera_matrix(1500, 1920, 1080)
+    rng = np.random.default_rng(5)
+    errors = {True: [], False: []}
+    for k in range(12):
+        rotation = FACING @ rot_y(rng.uniform(-35, 35)) @ rot_x(rng.uniform(-20, 20))
+        position = np.array([rng.uniform(-0.2, 0.2), rng.uniform(-0.1, 0.1), distance])
+        marker = Placed(k % 4, 0.03, rotation, position)
+        image = render(
+            [marker], camera, (1920, 1080), rng=rng, blur_px=0.8, noise=3.0, jpeg_quality=75
+        )
+        cam = object_points(0.03) @ rotation.T + position
+        truth = (cam @ camera.T)[:, :2] / (cam @ camera.T)[:, 2:]
+        for refine in (True, False):
+            found = detect(image, refine=refine)
+            assert k % 4 in found
+            errors[refine].append(np.abs(found[k % 4] - truth).mean())
+    fitted, detector = np.mean(errors[True]), np.mean(errors[False])
+    print(f"corner error {fitted:.3f} px fitted, {detector:.3f} px detector")
+    assert fitted < 0.5 * detector, (fitted, detector)
+
+
+def test_twist_uncertainty_is_largest_square_on_and_far_away():
+    """Propagated corner noise: a marker seen square-on pins its turn about its long
+    axis down worst (only the shortening of its sides shows it), and distance hurts."""
+    from kneevision.markers.core import MarkerPose, twist_sd
+
+    camera = camera_matrix(1500, 1920, 1080)
+
+    def sd(turn_deg, distance, noise=0.05):
+        pose = MarkerPose(FACING @ rot_y(turn_deg), np.array([0.0, 0.0, distance]), 0.0, False)
+        return twist_sd(pose, 0.03, camera, corner_sd_px=noise)
+
+    assert sd(0, 1.0) > 3 * sd(30, 1.0)
+    assert sd(30, 1.5) > 1.4 * sd(30, 1.0)
+    assert sd(30, 1.0, noise=0.1) == pytest.approx(2 * sd(30, 1.0), rel=1e-3)
+
+
 def test_internal_rotation_positive_for_both_legs():
     thigh = [FACING] * 3
     for side, sign in (("right", 1.0), ("left", -1.0)):
@@ -111,11 +155,12 @@ def test_internal_rotation_positive_for_both_legs():
 
 @pytest.mark.parametrize(
     ("side", "size", "distance"),
-    [("right", 0.03, 0.5), ("left", 0.05, 0.5), ("left", 0.05, 1.0), ("right", 0.04, 1.5)],
+    [("right", 0.03, 0.5), ("left", 0.03, 1.0), ("left", 0.05, 1.5), ("right", 0.04, 1.5)],
 )
 def test_accuracy_target(side, size, distance):
-    """The issue's target (median ≤ 1°, p95 ≤ 2°) where the benchmark shows it holds: every
-    size at 0.5 m, 40 and 50 mm out to 1.5 m (not 30 mm beyond 1 m; the benchmark prints it)."""
+    """The issue's target (median ≤ 1°, p95 ≤ 2°) where the benchmark shows it holds in
+    1080p: every size out to 1 m, 40 and 50 mm out to 1.5 m (30 mm at 1.5 m, 30 px wide,
+    is near 2° at p95 and flagged ``markers_small``; the benchmark prints it)."""
     _, err, seen = measure_twist_error(size, distance, side=side, seed=3)
     e = np.abs(err[np.isfinite(err)])
     assert seen == 1.0

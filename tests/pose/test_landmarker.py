@@ -40,4 +40,3 @@ def test_unmirror_swaps_sides_and_flips_x():
     assert back.visibility[26] == pf.visibility[25] and back.image[0, 1] == pf.image[0, 1]
     twice = unmirror(back, 100.0)
     assert np.allclose(twice.image, pf.image) and np.allclose(twice.world, pf.world)
-
