@@ -64,7 +64,7 @@ def main() -> None:
         print(f"  30mm {dist:4.1f}m {med:6.2f}° {p95:5.2f}° {seen:5.2f}")
         result[f"4k_30mm_{dist:.1f}m"] = {"median": round(med, 2), "p95": round(p95, 2)}
     print("\nhow small: 30 mm markers beyond 1.5 m in 1080p (markers_small flag below 25 px):")
-    for dist in (2.0, 2.25):
+    for dist in (2.0, 2.25, 2.5):
         _, err, seen = measure_twist_error(0.03, dist, seed=int(30 + dist * 10))
         med, p95 = stats(err)
         px = 1500 * 0.03 / dist

@@ -3,8 +3,9 @@
 Decoding, drawing and encoding the overlay are light next to inference (on the
 project's 2-core machine about 11 ms of CPU a frame against 16 ms of inference),
 yet left to the scheduler they land on inference's core often enough to slow it
-by 10–25% (``benchmarks/throughput.py``). Pinning inference to its own cores and
-the helpers to the rest removes that. Linux only (``os.sched_setaffinity``);
+by a fifth to a quarter (``benchmarks/throughput.py``: 0.74–0.79 × inference alone
+unpinned, 0.89–0.98 × pinned). Pinning inference to its own cores and the helpers
+to the rest removes most of that. Linux only (``os.sched_setaffinity``);
 elsewhere, or with a single core, nothing changes.
 
 Do not use it when several analyses share the machine (batch workers): each
@@ -56,13 +57,16 @@ def reserve_inference_cores(enabled: bool = True) -> Iterator[CoreSplit | None]:
 
     Create the landmarker inside the block: its worker threads inherit the
     calling thread's CPUs. Helper threads call :func:`pin_to` with the split's
-    ``helpers``. The calling thread's CPUs are restored on exit.
+    ``helpers``. On exit the calling thread, and every thread started in the
+    block that is still running (MediaPipe keeps a dispatcher thread for the
+    process), get their CPUs back: nothing stays pinned after the block.
     """
     split = split_cores(os.sched_getaffinity(0)) if enabled and _can_pin() else None
     if split is None:
         yield None
         return
     before = os.sched_getaffinity(0)
+    threads_before = _threads()
     try:
         os.sched_setaffinity(0, split.inference)
     except OSError:  # a container or policy may refuse: run unpinned
@@ -71,7 +75,17 @@ def reserve_inference_cores(enabled: bool = True) -> Iterator[CoreSplit | None]:
     try:
         yield split
     finally:
-        os.sched_setaffinity(0, before)
+        for tid in (_threads() - threads_before) | {0}:
+            with contextlib.suppress(OSError):  # it may have ended meanwhile
+                os.sched_setaffinity(tid, before)
+
+
+def _threads() -> set[int]:
+    """Ids of this process's threads (Linux: /proc/self/task); empty where unknown."""
+    try:
+        return {int(t) for t in os.listdir("/proc/self/task")}
+    except OSError:
+        return set()
 
 
 def pin_to(cpus: frozenset[int] | None) -> None:

@@ -228,12 +228,23 @@ def sequence_from_frames(
 
 
 def pose_estimator(
-    model: ModelFile, settings: Settings, info: VideoInfo
+    model: ModelFile,
+    settings: Settings,
+    info: VideoInfo,
+    probe_cpus: frozenset[int] | None = None,
 ) -> PoseEstimator | FlipAveragedEstimator:
-    """The landmarker for a clip: one stream, or with ``settings.symmetric`` two (flip test)."""
+    """The landmarker for a clip: one stream, or with ``settings.symmetric`` two (flip test).
+
+    ``probe_cpus``: where the people count runs (the helper CPUs, beside inference).
+    """
 
     def make() -> PoseEstimator:
-        return PoseEstimator(model, max_people=settings.max_people, pixel_aspect=info.pixel_aspect)
+        return PoseEstimator(
+            model,
+            max_people=settings.max_people,
+            pixel_aspect=info.pixel_aspect,
+            probe_cpus=probe_cpus,
+        )
 
     if settings.symmetric:
         return FlipAveragedEstimator(make, info.width * info.pixel_aspect)
@@ -276,7 +287,7 @@ def run_pose(
                 lambda item: markers.observe(*item), name="kneevision-markers", cpus=helpers
             )
         try:
-            with pose_estimator(model, settings, info) as est:
+            with pose_estimator(model, settings, info, probe_cpus=helpers) as est:
                 source = read_source(video, settings.image_fps)
                 for frame in prefetch(source, cpus=helpers):
                     pf = est.detect(frame.image, frame.time_s)

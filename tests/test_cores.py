@@ -46,7 +46,18 @@ def test_reserve_pins_the_caller_and_restores_it():
         t.start()
         t.join()
         assert seen == [split.inference]  # threads started inside inherit the CPUs
+        # one that outlives the block (as MediaPipe's dispatcher thread does)
+        stop, ready, tid = threading.Event(), threading.Event(), []
+        lingering = threading.Thread(
+            target=lambda: (tid.append(threading.get_native_id()), ready.set(), stop.wait())
+        )
+        lingering.start()
+        ready.wait()
+        assert os.sched_getaffinity(tid[0]) == split.inference
     assert os.sched_getaffinity(0) == before
+    assert os.sched_getaffinity(tid[0]) == before  # nothing stays pinned
+    stop.set()
+    lingering.join()
 
 
 def test_reserve_off_changes_nothing():

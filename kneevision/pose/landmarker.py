@@ -10,19 +10,25 @@ context manager here.
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
 from kneevision._native import quiet_native_stderr
+from kneevision.cores import pin_to
 from kneevision.errors import ModelError
 from kneevision.pose.model import ModelFile, resolve_model
 from kneevision.pose.sequence import MIRROR_PERMUTATION, N_LANDMARKS
 
 # Landmarks used to tell people apart: shoulders and hips.
 _TORSO = np.array([11, 12, 23, 24])
+
+#: Frames between handing a frame to the people count and using its answer.
+PROBE_LAG = 5
 
 
 def _import_mediapipe():
@@ -104,6 +110,15 @@ class PoseEstimator:
         measured in square pixels.
     probe_every_s : float
         Interval of the people count while only one person has been seen.
+    probe_cpus : frozenset of int, optional
+        CPUs for the people count's thread (see :mod:`kneevision.cores`).
+
+    Notes
+    -----
+    The people count (a lite-model landmarker looking for ``max_people``) runs in a
+    thread of its own, beside the tracker, on a private copy of the frame; its
+    answer is used :data:`PROBE_LAG` frames later, however fast the count was, so
+    results do not depend on the machine's timing.
 
     Examples
     --------
@@ -118,6 +133,7 @@ class PoseEstimator:
         min_confidence: float = 0.5,
         pixel_aspect: float = 1.0,
         probe_every_s: float = 1.0,
+        probe_cpus: frozenset[int] | None = None,
     ) -> None:
         self.model = model
         self.max_people = max(1, int(max_people))
@@ -128,12 +144,21 @@ class PoseEstimator:
         self._tracker = self._create(self._vision.RunningMode.VIDEO, 1)
         self._multi = False
         self._probe = None
+        self._probe_thread: ThreadPoolExecutor | None = None
+        self._pending: deque[tuple[int, Future]] = deque()
         if self.max_people > 1:
             try:
                 probe_model = resolve_model("lite", allow_download=False)
             except ModelError:
                 probe_model = model
-            self._probe = self._create(self._vision.RunningMode.VIDEO, self.max_people, probe_model)
+            self._probe_thread = ThreadPoolExecutor(
+                1, "kneevision-people", initializer=pin_to, initargs=(probe_cpus,)
+            )
+            # Created and warmed up in its own thread (its native threads take that
+            # thread's CPUs) while this one waits with the runtime's logging silenced.
+            with quiet_native_stderr():
+                self._probe = self._probe_thread.submit(self._start_probe, probe_model).result()
+        self._frame = 0
         self._next_probe_s = -np.inf
         self._seen_people = 1
         self._last_ms = -1
@@ -170,6 +195,19 @@ class PoseEstimator:
                 return landmarker.detect_for_video(mp_image, ms)
         return landmarker.detect_for_video(mp_image, ms)
 
+    def _start_probe(self, model: ModelFile) -> object:
+        probe = self._create(self._vision.RunningMode.VIDEO, self.max_people, model)
+        blank = self._mp.Image(
+            image_format=self._mp.ImageFormat.SRGB, data=np.zeros((64, 64, 3), np.uint8)
+        )
+        probe.detect_for_video(blank, 0)  # the runtime logs on its first inference
+        return probe
+
+    def _count_people(self, rgb: np.ndarray, ms: int) -> int:
+        image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
+        found = self._probe.detect_for_video(image, ms + 1).pose_landmarks  # 0 was warm-up
+        return count_people([np.array([(p.x, p.y) for p in lms]) for lms in found])
+
     def detect(self, image_bgr: np.ndarray, time_s: float) -> PoseFrame:
         """Find the followed person's landmarks in one upright BGR frame."""
         ms = max(round(time_s * 1000.0), self._last_ms + 1)
@@ -178,15 +216,19 @@ class PoseEstimator:
         mp_image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
         if self._probe is not None and not self._multi and time_s >= self._next_probe_s:
             self._next_probe_s = time_s + self.probe_every_s
-            found = self._run(self._probe, mp_image, ms).pose_landmarks
-            self._seen_people = count_people([np.array([(p.x, p.y) for p in lms]) for lms in found])
-            if self._seen_people > 1:
+            # ``rgb`` is this frame's own array, kept alive by the job until it has run.
+            job = self._probe_thread.submit(self._count_people, rgb, ms)
+            self._pending.append((self._frame + PROBE_LAG, job))
+        if self._pending and self._pending[0][0] <= self._frame:
+            self._seen_people = self._pending.popleft()[1].result()
+            if self._seen_people > 1 and not self._multi:
                 # Someone else is in view: track several poses from here on.
                 with quiet_native_stderr():
                     self._tracker.close()
                 self._tracker = self._create(self._vision.RunningMode.VIDEO, self.max_people)
                 self._multi = True
                 self._quiet_calls = 3  # the new landmarker logs on its first inferences too
+        self._frame += 1
         result = self._run(self._tracker, mp_image, ms)
         n = len(result.pose_landmarks)
         if n == 0:
@@ -212,6 +254,10 @@ class PoseEstimator:
 
     def close(self) -> None:
         """Release the native landmarkers."""
+        if self._probe_thread is not None:
+            self._probe_thread.shutdown(wait=True, cancel_futures=True)
+            self._probe_thread = None
+        self._pending.clear()
         with quiet_native_stderr():
             for lm in (self._tracker, self._probe):
                 if lm is not None:

@@ -40,3 +40,36 @@ def test_unmirror_swaps_sides_and_flips_x():
     assert back.visibility[26] == pf.visibility[25] and back.image[0, 1] == pf.image[0, 1]
     twice = unmirror(back, 100.0)
     assert np.allclose(twice.image, pf.image) and np.allclose(twice.world, pf.world)
+
+
+def test_people_count_beside_tracking_is_deterministic(shared_samples, monkeypatch):
+    """The people count runs in a thread of its own; its answer is used a fixed number of
+    frames later, so the switch to several poses, and every landmark, come out the same
+    however slow the count is."""
+    import time
+
+    from kneevision.pose.landmarker import PROBE_LAG
+
+    clip = shared_samples / "two_people_outdoor_backlit_U.mp4"
+    frames = list(read_video(clip, stop_s=5.5))
+    model = resolve_model("lite")
+    count = PoseEstimator._count_people
+
+    def run() -> tuple[np.ndarray, int | None]:
+        with PoseEstimator(model, max_people=2) as est:
+            out, switched = [], None
+            for i, f in enumerate(frames):
+                out.append(est.detect(f.image, f.time_s).image)
+                if switched is None and est.multi_person:
+                    switched = i
+        return np.array(out), switched
+
+    a, switched_a = run()
+    monkeypatch.setattr(
+        PoseEstimator, "_count_people", lambda self, *a: (time.sleep(0.1), count(self, *a))[1]
+    )
+    b, switched_b = run()
+    assert switched_a is not None and switched_a == switched_b
+    fps = len(frames) / frames[-1].time_s
+    assert (switched_a - PROBE_LAG) % round(fps) <= 1  # a count made on a once-a-second frame
+    assert np.array_equal(a, b, equal_nan=True)
