@@ -116,7 +116,7 @@ class PoseEstimator:
     Notes
     -----
     The people count (a lite-model landmarker looking for ``max_people``) runs in a
-    thread of its own, beside the tracker, on a private copy of the frame; its
+    thread of its own, beside the tracker, on the frame's own RGB array; its
     answer is used :data:`PROBE_LAG` frames later, however fast the count was, so
     results do not depend on the machine's timing.
 
@@ -156,8 +156,13 @@ class PoseEstimator:
             )
             # Created and warmed up in its own thread (its native threads take that
             # thread's CPUs) while this one waits with the runtime's logging silenced.
-            with quiet_native_stderr():
-                self._probe = self._probe_thread.submit(self._start_probe, probe_model).result()
+            try:
+                with quiet_native_stderr():
+                    job = self._probe_thread.submit(self._start_probe, probe_model)
+                    self._probe = job.result()
+            except BaseException:
+                self.close()  # the tracker and the thread, not left for the collector
+                raise
         self._frame = 0
         self._next_probe_s = -np.inf
         self._seen_people = 1
