@@ -8,6 +8,7 @@ shin marker like a seated twist test under a still thigh marker.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ FloatArray = NDArray[np.float64]
 #: Rendering is done this many times finer per axis, then block-averaged. At 4 the
 #: averaging left corner biases of about 0.01 px that changed with the marker's angle:
 #: enough, on a 30 px marker seen square-on, for 2° of error in a render with no noise
-#: at all (8: 0.3° p95).
+#: at all (8: 0.4° p95).
 SUPERSAMPLE = 8
 
 #: Body frame (x left, y up, z anterior) → camera frame (x right, y down, z forward) for a
@@ -65,16 +66,24 @@ class Placed:
     def picture(self, px: int = 240) -> tuple[np.ndarray, float, float]:
         """The grey image to warp and its half width and half height in metres.
 
-        ``px`` is the marker's side in the image (a multiple of 6, so that every module
-        has the same whole number of pixels).
+        ``px`` is the side of the marker's black square in the texture (a multiple of
+        6, so that every module has the same whole number of texels).
         """
         if self.texture is not None and self.extent_m is not None:
             return self.texture, self.extent_m[0] / 2, self.extent_m[1] / 2
-        quiet = px // 6  # one module of white around the marker, as printed
-        canvas = np.full((px + 2 * quiet, px + 2 * quiet), 255, np.uint8)
-        canvas[quiet : quiet + px, quiet : quiet + px] = marker_image(self.marker_id, px)
-        half = self.size_m / 2 * (px + 2 * quiet) / px
+        canvas = _marker_canvas(self.marker_id, px)
+        half = self.size_m / 2 * canvas.shape[0] / px
         return canvas, half, half
+
+
+@functools.lru_cache(maxsize=32)
+def _marker_canvas(marker_id: int, px: int) -> np.ndarray:
+    """The marker with one module of white around it, as printed (made once per size)."""
+    quiet = px // 6
+    canvas = np.full((px + 2 * quiet, px + 2 * quiet), 255, np.uint8)
+    canvas[quiet : quiet + px, quiet : quiet + px] = marker_image(marker_id, px)
+    canvas.flags.writeable = False  # shared between frames
+    return canvas
 
 
 def _texture_px(m: Placed, camera: FloatArray) -> int:
