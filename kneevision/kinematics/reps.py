@@ -1,8 +1,10 @@
 """Repetition segmentation from a movement signal (knee flexion, hip depth).
 
 A repetition is a full excursion: down from a base, a bottom (peak), and back
-up. Partial movements at the clip's start or end, pauses and jitter do not
-count as repetitions.
+up. A bottom the clip shows being reached also counts when the clip starts on
+the way down or ends on the way up: that repetition is marked partial. Bottoms
+the clip does not show (it starts or ends at the very bottom, or before it),
+pauses and jitter do not count.
 """
 
 from __future__ import annotations
@@ -30,7 +32,10 @@ class Rep:
     peak : float
         Signal value at the bottom.
     excursion : float
-        Peak minus the lower of the two bases.
+        Peak minus the lower of the two bases (of the one base seen, when partial).
+    partial : {"start", "end"} or None
+        Whether the clip (or the measured stretch) starts after the descent began,
+        or ends before the ascent was over; None for a complete repetition.
     """
 
     start: int
@@ -41,6 +46,7 @@ class Rep:
     end_s: float
     peak: float
     excursion: float
+    partial: str | None = None
 
     def to_dict(self) -> dict:
         """Plain-dict form."""
@@ -57,6 +63,7 @@ def segment_reps(
     smooth_hz: float = 1.5,
     edge_fraction: float = 0.15,
     min_duration_s: float = 0.0,
+    partial: bool = True,
 ) -> list[Rep]:
     """Find repetitions as full excursions of ``signal`` (higher = deeper).
 
@@ -81,6 +88,12 @@ def segment_reps(
         the excursion above the base.
     min_duration_s : float
         Shorter excursions (e.g. a tracking glitch) are not repetitions.
+    partial : bool
+        Also count a bottom whose descent or ascent is cut short by the start or
+        end of the measured signal. The bottom must have been reached: the full
+        side moves by the threshold, the cut side by at least ``edge_fraction`` of
+        that, so the signal visibly turned there. Any repetition the edge cuts
+        before it was over is marked in :attr:`Rep.partial`.
 
     Returns
     -------
@@ -107,11 +120,22 @@ def segment_reps(
     # bridges them (flat at the clip's edges), and no rep may start or end there.
     missing = np.interp(grid, t, (~ok).astype(float)) > 0.5
     xz = xs
-    peaks, _ = sps.find_peaks(xz, prominence=threshold, distance=max(1, round(min_interval_s / dt)))
-    reps: list[Rep] = []
-    bounds = np.concatenate(([0], peaks, [len(xz) - 1]))
     # Bases are looked for only where the signal was measured.
     known = np.where(missing, np.inf, xz)
+    measured = np.flatnonzero(~missing)
+    if measured.size < 3:
+        return []
+    first, last = int(measured[0]), int(measured[-1])
+    # Padding both ends with a low value lets a bottom next to the clip's edge, whose
+    # cut side never returns to a base, stand out as a peak; its sides are judged below.
+    floor = float(np.min(xz)) - threshold
+    padded = np.concatenate(([floor], xz, [floor]))
+    found, _ = sps.find_peaks(
+        padded, prominence=threshold, distance=max(1, round(min_interval_s / dt))
+    )
+    peaks = found - 1
+    reps: list[Rep] = []
+    bounds = np.concatenate(([0], peaks, [len(xz) - 1]))
     for k, p in enumerate(peaks):
         left = slice(bounds[k], p + 1)
         right = slice(p, bounds[k + 2] + 1)
@@ -120,12 +144,25 @@ def segment_reps(
         lb = bounds[k] + int(np.argmin(known[left]))
         rb = p + int(np.argmin(known[right]))
         down, up = xz[p] - xz[lb], xz[p] - xz[rb]
+        # Cut by an edge: that side's base is the last (first) measured point and
+        # lies clearly above the other base (the movement was not over).
+        cut = None
+        if rb == last and up < (1 - edge_fraction) * down:
+            cut = "end"
+        elif lb == first and down < (1 - edge_fraction) * up:
+            cut = "start"
         if down < threshold or up < threshold:
-            continue  # a partial movement at an edge, or a wobble
+            # Only a bottom cut by an edge may have one short side, and the signal
+            # must have turned there: otherwise a wobble, or a bottom not seen.
+            full, short = (down, up) if cut == "end" else (up, down)
+            if not partial or cut is None or full < threshold or short < edge_fraction * full:
+                continue
         # Start: last point before the bottom near the left base; end likewise.
         near_l = np.flatnonzero(xz[lb : p + 1] <= xz[lb] + edge_fraction * down)
         near_r = np.flatnonzero(xz[p : rb + 1] <= xz[rb] + edge_fraction * up)
         g_start, g_end = lb + int(near_l[-1]), p + int(near_r[0])
+        # A cut repetition runs to the edge of what was measured.
+        g_start, g_end = (lb if cut == "start" else g_start), (rb if cut == "end" else g_end)
         i_start = int(np.searchsorted(t, grid[g_start]))
         i_end = min(int(np.searchsorted(t, grid[g_end])), len(t) - 1)
         window = x[i_start : i_end + 1]
@@ -141,7 +178,8 @@ def segment_reps(
                 bottom_s=float(t[i_bottom]),
                 end_s=float(t[i_end]),
                 peak=float(x[i_bottom]),
-                excursion=float(min(down, up)),
+                excursion=float(max(down, up) if cut else min(down, up)),
+                partial=cut,
             )
         )
     return reps

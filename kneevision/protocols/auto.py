@@ -5,9 +5,11 @@ Decision, in order, each step recorded as a reason in ``summary.json``:
 1. **Seated** — thighs near horizontal (≥ 55° from vertical in the 3-D
    landmarks) in three quarters of the frames → ``seated-twist``.
 2. **Repetitions** of the hips (see :func:`kneevision.protocols.squat.find_reps`).
-3. With repetitions: one foot lifted in half the frames → ``single-leg-squat``;
-   knees at clearly different heights at the bottoms (≥ 15 cm) → ``lunge``;
-   otherwise ``squat``.
+3. With repetitions: knees at clearly different heights at the bottoms (≥ 15 cm)
+   with the low knee switching legs from one bottom to the next → ``lunge``
+   (alternating lunges lift each foot in turn, which alone looks single-leg); one
+   foot lifted in half the frames → ``single-leg-squat``; knees at clearly different
+   heights at the bottoms → ``lunge``; otherwise ``squat``.
 4. Without: one foot lifted in at least 30 % of the frames → ``balance``;
    otherwise ``squat`` (flagged: no repetitions).
 
@@ -39,6 +41,29 @@ def thigh_inclination(world: np.ndarray) -> np.ndarray:
     )
 
 
+def alternations(diff: np.ndarray) -> tuple[int, int] | None:
+    """How often the lower knee switches legs between consecutive bottoms.
+
+    Parameters
+    ----------
+    diff : ndarray
+        Per bottom, left minus right knee height in world y (down), metres.
+
+    Returns
+    -------
+    (int, int) or None
+        ``(switches, chances)`` when the low knee is clearly on one side
+        (≥ ``LUNGE_KNEE_GAP_M``) at three or more bottoms and switches at every
+        other one at least; ``None`` otherwise (a single-leg set keeps one side).
+    """
+    clear = diff[np.isfinite(diff) & (np.abs(diff) >= LUNGE_KNEE_GAP_M)]
+    if clear.size < 3:
+        return None
+    chances = clear.size - 1
+    switches = int((np.diff(np.sign(clear)) != 0).sum())
+    return (switches, chances) if switches >= 0.5 * chances else None
+
+
 def detect(motion: Motion) -> tuple[str, list[str]]:
     """The protocol that fits the motion, and why."""
     reasons: list[str] = []
@@ -56,12 +81,21 @@ def detect(motion: Motion) -> tuple[str, list[str]]:
     if reps:
         reasons.append(f"{len(reps)} repetition(s) of the hips going down and up")
         bottoms = np.array([r.bottom for r in reps])
+        # World y points down: positive = left knee lower than the right.
+        diff = motion.world[bottoms, 25, 1] - motion.world[bottoms, 26, 1]
+        gap = np.abs(diff)
+        gap_m = float(np.nanmedian(gap)) if np.isfinite(gap).any() else 0.0
+        switches = alternations(diff)
+        if gap_m >= LUNGE_KNEE_GAP_M and switches is not None:
+            reasons.append(
+                f"knees {100 * gap_m:.0f} cm apart in height at the bottoms, the low knee "
+                f"switching legs {switches[0]} of {switches[1]} times: alternating lunges"
+            )
+            return "lunge", reasons
         share = stance_share(motion)
         if share >= 0.5:
             reasons.append(f"one foot off the floor in {100 * share:.0f}% of frames: single-leg")
             return "single-leg-squat", reasons
-        gap = np.abs(motion.world[bottoms, 25, 1] - motion.world[bottoms, 26, 1])
-        gap_m = float(np.nanmedian(gap)) if np.isfinite(gap).any() else 0.0
         if gap_m >= LUNGE_KNEE_GAP_M:
             reasons.append(f"knees {100 * gap_m:.0f} cm apart in height at the bottoms: a lunge")
             return "lunge", reasons

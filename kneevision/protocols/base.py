@@ -317,13 +317,18 @@ def verdict(metric: str, a: dict) -> str:
 
 
 def rep_row(side: str, number: int, rep: Rep, **metrics: float) -> dict:
-    """One row of the per-rep table."""
+    """One row of the per-rep table.
+
+    ``partial`` is ``"start"`` or ``"end"`` when the clip cuts the repetition (its
+    timing metrics then cover only what was filmed), else None.
+    """
     return {
         "side": side,
         "rep": number,
         "start_s": rep.start_s,
         "bottom_s": rep.bottom_s,
         "end_s": rep.end_s,
+        "partial": rep.partial,
         **metrics,
     }
 

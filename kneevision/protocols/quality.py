@@ -34,6 +34,8 @@ ADVICE: dict[str, str] = {
     "foot flat on the floor.",
     "leg_moved": "Keep the thigh still on the chair and turn only the lower leg, "
     "moving the foot around the heel.",
+    "not_twist_test": "For the seated twist test, sit with the knee bent at a right angle, "
+    "keep it bent, and turn only the lower leg in and out.",
     "no_still_start": "Hold the foot still, pointing straight ahead, for two seconds before "
     "twisting.",
     "side_missing": "Test both legs (in one clip or one clip per leg) to compare them.",

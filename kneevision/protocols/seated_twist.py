@@ -15,6 +15,7 @@ import numpy as np
 
 from kneevision.kinematics.angles import angle_between, knee_flexion, tibial_rotation
 from kneevision.kinematics.landmarks import SIDES, Side, leg
+from kneevision.kinematics.reps import segment_reps
 from kneevision.kinematics.signals import fill_gaps, lowpass
 from kneevision.protocols.base import Motion, Options, Result, aggregate, asymmetry_table
 from kneevision.protocols.quality import common_flags, flag
@@ -32,6 +33,9 @@ MIN_RANGE_DEG = 8.0
 FLEXION_RANGE_DEG = (70.0, 110.0)
 #: Thigh or shank swinging more than this (degrees) means the hip moved.
 MAX_SEGMENT_SWING_DEG = 10.0
+#: The twist test holds the knee bent; a knee whose flexion spans more than this
+#: (5th–95th percentile, degrees) was straightened and bent: a knee extension.
+MAX_FLEXION_SPAN_DEG = 30.0
 
 
 def rotation_series(world: np.ndarray, side: Side) -> np.ndarray:
@@ -141,6 +145,9 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
     options = options or Options()
     result = Result(protocol="seated-twist", view=motion.view)
     result.quality = common_flags(motion)
+    spans = flexion_spans(motion)
+    if any(hi - lo > MAX_FLEXION_SPAN_DEG for lo, hi in spans.values()):
+        return _knee_extension(motion, result, spans)
     t = motion.time_s
     tested: list[Side] = []
     for side in SIDES:
@@ -210,6 +217,59 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
         "thigh (marker mode) measure the tibia itself.",
         "Reference (Mossberg & Smith 1983, healthy women, seated active rotation): total "
         "≈ 35/40/44° at 70/90/110° knee flexion, external about twice internal.",
+    ]
+    return result
+
+
+def flexion_spans(motion: Motion) -> dict[Side, tuple[float, float]]:
+    """5th and 95th percentile of each measured knee's flexion (degrees)."""
+    out: dict[Side, tuple[float, float]] = {}
+    for side in SIDES:
+        flex = motion.angles[f"{side}_knee_flexion_deg"]
+        if np.isfinite(flex).any():
+            lo, hi = np.nanpercentile(flex, [5, 95])
+            out[side] = (float(lo), float(hi))
+    return out
+
+
+def _knee_extension(
+    motion: Motion, result: Result, spans: dict[Side, tuple[float, float]]
+) -> Result:
+    """A seated clip whose knees straighten and bend: say so, and give no twist numbers.
+
+    Tibial rotation read while the knee extends mixes the knee's own motion into the
+    foot's direction, so no rotation is reported at all; the extensions seen (the
+    knee's straightest moments) are listed as events.
+    """
+    seen = []
+    for side, (lo, hi) in spans.items():
+        result.sides[side] = {"tested": False}
+        if hi - lo <= MAX_FLEXION_SPAN_DEG:
+            continue
+        flex = motion.angles[f"{side}_knee_flexion_deg"]
+        # Straightest moments = peaks of the negated flexion.
+        extensions = segment_reps(motion.time_s, -flex, min_excursion=MAX_FLEXION_SPAN_DEG)
+        for rep in extensions:
+            result.events.append({"time_s": rep.bottom_s, "side": side, "kind": "knee_extension"})
+        seen.append(
+            f"the {side} knee went from {hi:.0f}° to {lo:.0f}° of flexion"
+            + (f" ({len(extensions)} extension(s))" if extensions else "")
+        )
+    for side in SIDES:
+        result.sides.setdefault(side, {"tested": False})
+    result.events.sort(key=lambda e: e["time_s"])
+    result.quality.append(
+        flag(
+            "not_twist_test",
+            "seated knee extension, not a twist test: " + "; ".join(seen) + ". The twist test "
+            "holds the knee bent near 90° and turns only the lower leg, so no tibial rotation "
+            "is reported",
+        )
+    )
+    result.notes = [
+        "Seated knee extension, not a twist test: the knee straightened and bent instead of "
+        "staying bent while the lower leg turns. No tibial rotation numbers are given; run "
+        "the seated twist test as described in the report's advice to measure them.",
     ]
     return result
 

@@ -113,12 +113,55 @@ def test_rep_count_exact_on_20_noisy_squat_sets():
             assert start < rep.bottom_s < end
 
 
-def test_partial_reps_at_edges_are_not_counted():
+def test_bottoms_the_clip_does_not_show_are_not_counted():
     t = np.arange(0, 10, 1 / 30)
     x = 50 + 45 * np.cos(2 * np.pi * t / 2.5)  # starts and ends at a bottom
-    x[t < 0.3] = np.nan
+    x[t < 0.3] = np.nan  # the first bottom is before the measured stretch
     reps = segment_reps(t, x)
     assert [round(r.bottom_s, 1) for r in reps] == [2.5, 5.0, 7.5]
+    assert all(r.partial is None for r in reps)
+
+
+def _cosine_reps(t: np.ndarray, period_s: float, phase_s: float) -> np.ndarray:
+    """Knee-flexion-like signal: 5° standing, 95° at bottoms every ``period_s``."""
+    return 50 - 45 * np.cos(2 * np.pi * (t - phase_s) / period_s)
+
+
+@pytest.mark.parametrize("cut_s", [0.5, 0.7, 0.8])
+def test_clip_ending_on_the_way_up_counts_the_last_bottom_as_partial(cut_s):
+    # Bottoms at 1.25, 3.75, 6.25 s; the clip stops cut_s after the last one.
+    t = np.arange(0, 6.25 + cut_s, 1 / 30)
+    reps = segment_reps(t, _cosine_reps(t, 2.5, 0.0))
+    assert [r.bottom_s for r in reps] == pytest.approx([1.25, 3.75, 6.25], abs=0.05)
+    assert [r.partial for r in reps] == [None, None, "end"]
+    assert reps[-1].end == len(t) - 1
+
+
+def test_clip_starting_on_the_way_down_counts_the_first_bottom_as_partial():
+    t = np.arange(0, 6.0, 1 / 30)
+    # Bottoms at 0.5, 3.0, 5.5 s: the clip starts 0.5 s into the first descent's end.
+    x = _cosine_reps(t, 2.5, 0.5 - 1.25)
+    reps = segment_reps(t, x)
+    assert [r.bottom_s for r in reps] == pytest.approx([0.5, 3.0, 5.5], abs=0.05)
+    assert [r.partial for r in reps] == ["start", None, "end"]
+    assert reps[0].start == 0
+
+
+def test_edge_wobble_and_descent_cut_at_the_end_are_not_reps():
+    t = np.arange(0, 7.0, 1 / 30)
+    x = _cosine_reps(t, 2.5, 0.0)  # bottoms at 1.25, 3.75; standing at 5.0
+    rng = np.random.default_rng(3)
+    x = x + rng.normal(0, 1.0, t.size)
+    # From 5.0 s: a small dip (10°, under the threshold) and back.
+    late = t >= 5.0
+    x[late] = 5 + 10 * np.sin(np.pi * (t[late] - 5.0) / 2.0) ** 2
+    reps = segment_reps(t, x)
+    assert [r.bottom_s for r in reps] == pytest.approx([1.25, 3.75], abs=0.1)
+    # Ending while still going down (no turn seen): that bottom was not reached.
+    t2 = np.arange(0, 4.8, 1 / 30)
+    cut_down = segment_reps(t2, _cosine_reps(t2, 2.5, 0.0))
+    assert [r.partial for r in cut_down] == [None, None]
+    assert segment_reps(t2, _cosine_reps(t2, 2.5, 0.0), partial=False)[-1].partial is None
 
 
 def test_per_rep_fppa_under_noise_and_dropouts():
