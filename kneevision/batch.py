@@ -143,7 +143,9 @@ def collect(source: str | Path) -> list[Job]:
 def settings_hash(settings: dict, job: Job, model_sha256: str) -> str:
     """What decides whether a result can be reused: settings, protocol, side, model, version."""
     key = {**settings, "protocol": job.protocol or settings.get("protocol"), "side": job.side}
-    key.pop("reserve_core", None)  # how threads are scheduled does not change results
+    # How threads are scheduled does not change results.
+    for name in ("reserve_core", "parallel_mirror"):
+        key.pop(name, None)
     key |= {"model_sha256": model_sha256, "kneevision": __version__}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -203,7 +205,10 @@ def _outcomes(
         for job in pending:
             yield job, run_job(job.to_dict(), settings, str(out_root))
         return
-    settings = {**settings, "reserve_core": False}  # workers share the cores: pin none
+    # Workers share the cores: pin none, and each runs its two landmarkers (the
+    # flip-averaged estimate) one after the other, so that N workers keep N cores busy
+    # rather than 2N threads fighting over them.
+    settings = {**settings, "reserve_core": False, "parallel_mirror": False}
     client = None
     if scheduler:
         try:

@@ -73,8 +73,8 @@ def _settings(args: argparse.Namespace):
         values["report"] = False
     if args.blur_faces:
         values["blur_faces"] = True
-    if getattr(args, "symmetric", False):
-        values["symmetric"] = True
+    if getattr(args, "fast", False):
+        values["fast"] = True
     if args.markers:
         values["markers"] = True
     for name in ("marker_size_mm", "fov_deg", "intrinsics"):
@@ -268,6 +268,7 @@ def cmd_live(args: argparse.Namespace) -> int:
         out_root=args.out,
         max_seconds=args.seconds,
         max_people=args.max_people,
+        symmetric=args.symmetric,
     )
     if not args.quiet:
         print(format_result(summary, out_dir))
@@ -464,11 +465,12 @@ def _add_analysis_options(p: argparse.ArgumentParser) -> None:
         help="camera calibration from 'kneevision markers calibrate', for the marker poses",
     )
     p.add_argument(
-        "--symmetric",
+        "--fast",
         action="store_true",
-        help="also run the model on the mirror image of every frame and average the two, "
-        "so that left and right legs are measured alike (MediaPipe alone reads a mirrored "
-        "clip's legs several degrees apart); half the speed",
+        help="run the model once a frame. By default it also runs on the mirror image of "
+        "every frame, on a second core, and the two are averaged, so that left and right "
+        "legs are measured alike (MediaPipe alone reads a mirrored clip's legs several "
+        "degrees apart)",
     )
     p.add_argument(
         "--blur-faces",
@@ -587,6 +589,13 @@ def build_parser() -> argparse.ArgumentParser:
         dest="max_people",
         help="2 also checks once a second for a second person (flagged in the summary); "
         "costs latency (default 1)",
+    )
+    p.add_argument(
+        "--symmetric",
+        action="store_true",
+        help="also run the model on the mirror image of every frame (in a second thread) "
+        "and average the two, so that left and right legs are measured alike, as "
+        "'analyze' does by default; more CPU, a little more latency",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no summary at the end")
     p.set_defaults(func=cmd_live)

@@ -28,7 +28,7 @@ from kneevision.kinematics.angles import knee_flexion
 from kneevision.kinematics.landmarks import SIDES, leg
 from kneevision.kinematics.signals import OneEuroFilter
 from kneevision.pipeline import facing_camera, live_labels
-from kneevision.pose.landmarker import PoseEstimator, PoseFrame
+from kneevision.pose.landmarker import FlipAveragedEstimator, PoseEstimator, PoseFrame
 from kneevision.pose.model import ModelFile
 from kneevision.protocols.seated_twist import rotation_series
 from kneevision.report.overlay import draw_overlay
@@ -284,6 +284,9 @@ class LiveSession:
     max_people : int
         1 turns off the once-a-second check for a second person (see
         :class:`~kneevision.pose.PoseEstimator`), which costs one extra inference.
+    symmetric : bool
+        Also run the model on each frame's mirror image, in a second thread, and
+        average the two (:class:`~kneevision.pose.landmarker.FlipAveragedEstimator`).
     """
 
     def __init__(
@@ -300,9 +303,11 @@ class LiveSession:
         valgus_warn_deg: float = 10.0,
         max_seconds: float | None = None,
         max_people: int = 1,
+        symmetric: bool = False,
     ) -> None:
         self.capture = LatestFrame(frames)
         self.max_people = max_people
+        self.symmetric = symmetric
         self.info, self.model = info, model
         self.show, self.record = show, record
         self.state = LiveState(mirror=mirror, recording=recording)
@@ -321,7 +326,8 @@ class LiveSession:
         """Process frames until the source ends, ``q``/Esc, or ``max_seconds``."""
         started = time.monotonic()
         try:
-            with PoseEstimator(self.model, max_people=self.max_people) as est:
+            estimator = FlipAveragedEstimator if self.symmetric else PoseEstimator
+            with estimator(self.model, max_people=self.max_people) as est:
                 while not self.state.quit:
                     item = self.capture.get()
                     if item is None:
@@ -460,6 +466,7 @@ def run_live(
     out_root: str | None = None,
     max_seconds: float | None = None,
     max_people: int = 1,
+    symmetric: bool = False,
 ) -> tuple[Path, dict, LiveStats]:
     """Run a live session and analyse it like a clip.
 
@@ -513,6 +520,7 @@ def run_live(
             guide=protocol == "seated-twist",
             max_seconds=max_seconds,
             max_people=max_people,
+            symmetric=symmetric,
         )
         started = time.monotonic()
         try:
@@ -534,7 +542,11 @@ def run_live(
             "multi_person_tracking": session.multi,
         }
         settings = Settings(
-            model=model.name, protocol=protocol, overlay=writer is not None, report=report
+            model=model.name,
+            protocol=protocol,
+            overlay=writer is not None,
+            report=report,
+            fast=not symmetric,
         )
         input_facts = {
             "path": label,

@@ -88,9 +88,16 @@ class Settings:
         printed size and the camera's horizontal field of view (intrinsics guess).
     intrinsics : str, optional
         Camera calibration file (``kneevision markers calibrate``) for the markers.
-    symmetric : bool
-        Run the model on each frame and on its mirror image and average the two
-        (left and right treated alike; twice the inference time).
+    fast : bool
+        One landmarker pass a frame. By default the model also runs on each frame's
+        mirror image and the two answers are averaged
+        (:class:`~kneevision.pose.landmarker.FlipAveragedEstimator`), so that left and
+        right legs are measured alike; that costs twice the inference, paid for
+        with a second core.
+    parallel_mirror : bool
+        Run the mirrored landmarker in a thread of its own, beside the direct one
+        (off: one after the other in the same thread, what batch workers sharing
+        the cores do). The results are the same either way.
     reserve_core : bool
         Keep inference on its own CPUs and decoding/overlay on the others
         (:mod:`kneevision.cores`); off for batch workers sharing the machine.
@@ -113,7 +120,8 @@ class Settings:
     marker_size_mm: float = 40.0
     fov_deg: float = 65.0
     intrinsics: str | None = None
-    symmetric: bool = False
+    fast: bool = False
+    parallel_mirror: bool = True
     reserve_core: bool = True
 
     def to_dict(self) -> dict:
@@ -232,23 +240,29 @@ def pose_estimator(
     settings: Settings,
     info: VideoInfo,
     probe_cpus: frozenset[int] | None = None,
+    mirror_cpus: frozenset[int] | None = None,
 ) -> PoseEstimator | FlipAveragedEstimator:
-    """The landmarker for a clip: one stream, or with ``settings.symmetric`` two (flip test).
+    """The landmarker for a clip: the frame and its mirror image (flip-averaged), or with
+    ``settings.fast`` the frame alone.
 
-    ``probe_cpus``: where the people count runs (the helper CPUs, beside inference).
+    ``probe_cpus``: where the people count runs (the helper CPUs, beside inference);
+    ``mirror_cpus``: where the mirrored landmarker runs.
     """
-
-    def make() -> PoseEstimator:
+    if settings.fast:
         return PoseEstimator(
             model,
             max_people=settings.max_people,
             pixel_aspect=info.pixel_aspect,
             probe_cpus=probe_cpus,
         )
-
-    if settings.symmetric:
-        return FlipAveragedEstimator(make, info.width * info.pixel_aspect)
-    return make()
+    return FlipAveragedEstimator(
+        model,
+        max_people=settings.max_people,
+        pixel_aspect=info.pixel_aspect,
+        probe_cpus=probe_cpus,
+        mirror_cpus=mirror_cpus,
+        parallel=settings.parallel_mirror,
+    )
 
 
 def run_pose(
@@ -277,8 +291,11 @@ def run_pose(
     times: list[float] = []
     writer = side = None
     t0 = time.perf_counter()
-    with reserve_inference_cores(settings.reserve_core) as cores:
+    # Two inference streams on their own cores, when the mirrored one runs beside.
+    streams = 1 if settings.fast or not settings.parallel_mirror else 2
+    with reserve_inference_cores(settings.reserve_core, streams) as cores:
         helpers = cores.helpers if cores else None
+        mirror_cpus = cores.mirror if cores else None
         if overlay_path:
             render, out_size = overlay_renderer(info, settings, markers)
             writer = VideoWriter(overlay_path, info.fps, out_size, render=render, cpus=helpers)
@@ -287,10 +304,9 @@ def run_pose(
                 lambda item: markers.observe(*item), name="kneevision-markers", cpus=helpers
             )
         try:
-            with pose_estimator(model, settings, info, probe_cpus=helpers) as est:
+            with pose_estimator(model, settings, info, helpers, mirror_cpus) as est:
                 source = read_source(video, settings.image_fps)
-                for frame in prefetch(source, cpus=helpers):
-                    pf = est.detect(frame.image, frame.time_s)
+                for frame, pf in est.track(prefetch(source, cpus=helpers)):
                     frames.append(pf)
                     times.append(frame.time_s)
                     if writer is not None:

@@ -215,3 +215,39 @@ def test_blur_faces_in_the_overlay(tmp_path):
             values.append(cv2.Laplacian(patch, cv2.CV_64F).var())
         sharp.append(np.median(values))
     assert sharp[1] < 0.3 * sharp[0], sharp  # the face lost most of its detail
+
+
+def test_settings_hash_ignores_scheduling_not_the_estimate():
+    from kneevision.batch import Job, settings_hash
+    from kneevision.pipeline import Settings
+
+    job = Job(patient="P", date="2026-01-01", path="x.mp4")
+    base = Settings().to_dict()
+
+    def key(**changes) -> str:
+        return settings_hash({**base, **changes}, job, "sha")
+
+    assert key() == key(parallel_mirror=False) == key(reserve_core=False)
+    assert key(fast=True) != key()  # one pass or the flip average: different results
+
+
+def test_workers_run_the_mirrored_pass_serially_with_the_same_results(tmp_path):
+    """Several workers each run their two landmarkers one after the other (2 workers
+    keep 2 cores busy, not 4 threads); one worker runs them side by side. Same numbers."""
+    import json
+
+    root = tmp_path / "in"
+    folder = root / "P002/2026-03-02"
+    folder.mkdir(parents=True)
+    shutil.copy(SHARED_SAMPLES / CLIPS["P002/2026-03-02"], folder)
+    settings = {"model": "lite", "overlay": False, "report": False}
+    for workers in (1, 2):
+        r = run_batch(root, tmp_path / f"w{workers}.sqlite", settings, workers=workers,
+                      out_root=tmp_path / f"o{workers}")  # fmt: skip
+        assert (r.done, r.failed) == (1, 0)
+        summary = next((tmp_path / f"o{workers}").rglob("summary.json"))
+        used = json.loads(summary.read_text())["settings"]
+        assert (used["fast"], used["parallel_mirror"]) == (False, workers == 1)
+    a, b = _metrics(tmp_path / "w1.sqlite"), _metrics(tmp_path / "w2.sqlite")
+    assert a.keys() == b.keys() and len(a) > 10
+    assert all(a[k] == b[k] for k in a)

@@ -34,6 +34,22 @@ def test_split_gives_helpers_a_quarter(cpus, inference, helpers):
 
 def test_no_split_on_one_cpu():
     assert split_cores({0}) is None
+    assert split_cores({0}, streams=2) is None
+
+
+@pytest.mark.parametrize(
+    ("cpus", "inference", "mirror", "helpers"),
+    [
+        ({0, 1}, {0}, {1}, {0, 1}),  # nothing left over: the helpers share both
+        ({0, 1, 2}, {0}, {1}, {2}),
+        ({0, 1, 2, 3}, {0, 1}, {2}, {3}),
+        (set(range(8)), {0, 1, 2}, {3, 4, 5}, {6, 7}),
+    ],
+)
+def test_two_streams_get_apart_cpus(cpus, inference, mirror, helpers):
+    split = split_cores(cpus, streams=2)
+    assert (split.inference, split.mirror, split.helpers) == (inference, mirror, helpers)
+    assert not split.inference & split.mirror
 
 
 @needs_two
@@ -98,28 +114,43 @@ def test_helpers_run_on_their_cpus(tmp_path: Path):
 
 @needs_two
 @pytest.mark.parametrize("reserve", [True, False])
-def test_run_pose_puts_helpers_on_their_own_cpus(tmp_path: Path, monkeypatch, reserve):
+@pytest.mark.parametrize("fast", [True, False])
+def test_run_pose_puts_helpers_on_their_own_cpus(tmp_path: Path, monkeypatch, reserve, fast):
+    """One stream: inference on its CPUs, helpers on the rest. Two (the default flip
+    average): the direct and the mirrored landmarker each on its own CPUs."""
     import kneevision.video.source as source
     import kneevision.video.writer as writer
     from kneevision.pipeline import Settings, run_pose
     from kneevision.pose import PoseEstimator, resolve_model
+    from kneevision.pose.landmarker import MirrorStream
     from tests.conftest import synthetic_clip
 
     pinned = []
     for module in (source, writer):
         monkeypatch.setattr(module, "pin_to", pinned.append)
-    inference = []
-    detect = PoseEstimator.detect
+    seen: dict[str, list] = {"direct": [], "mirror": []}
 
-    def spy(self, image, time_s):
-        inference.append(os.sched_getaffinity(0))
-        return detect(self, image, time_s)
+    def spy(cls, name):
+        detect = cls.detect
 
-    monkeypatch.setattr(PoseEstimator, "detect", spy)
+        def wrapped(self, *args):
+            seen[name].append(frozenset(os.sched_getaffinity(0)))
+            return detect(self, *args)
+
+        monkeypatch.setattr(cls, "detect", wrapped)
+
+    spy(PoseEstimator, "direct")
+    spy(MirrorStream, "mirror")
     clip = synthetic_clip(tmp_path / "c.mp4", seconds=0.4)
-    settings = Settings(model="lite", max_people=1, reserve_core=reserve)
+    settings = Settings(model="lite", max_people=1, reserve_core=reserve, fast=fast)
     run_pose(clip, resolve_model("lite"), settings, overlay_path=tmp_path / "o.mp4")
-    split = split_cores(AVAILABLE)
+    split = split_cores(AVAILABLE, streams=1 if fast else 2)
     assert sorted(map(str, pinned)) == [str(split.helpers if reserve else None)] * 2
-    assert set(map(frozenset, inference)) == {split.inference if reserve else frozenset(AVAILABLE)}
+    everywhere = frozenset(AVAILABLE)
+    assert set(seen["direct"]) == {split.inference if reserve else everywhere}
+    if fast:
+        assert seen["mirror"] == []
+    else:
+        assert len(seen["mirror"]) == len(seen["direct"]) > 0
+        assert set(seen["mirror"]) == {split.mirror if reserve else everywhere}
     assert os.sched_getaffinity(0) == AVAILABLE

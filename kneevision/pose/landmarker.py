@@ -5,15 +5,24 @@ millisecond timestamps; phone clips can repeat a timestamp, so we nudge equal or
 backward stamps forward by a millisecond. It cannot be pickled: create one per
 process. After ``close()`` it silently returns nothing, so it is only usable as a
 context manager here.
+
+The flip-averaged estimate (:class:`FlipAveragedEstimator`) runs a second
+landmarker on the mirror image of every frame, in a thread of its own (on a core of
+its own, see :mod:`kneevision.cores`): MediaPipe releases the GIL during inference,
+so two landmarkers in two threads run side by side (measured on this project's
+2-core machine: the same CPU time a frame per stream, alone or together).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Protocol, TypeVar
 
 import cv2
 import numpy as np
@@ -30,13 +39,28 @@ _TORSO = np.array([11, 12, 23, 24])
 #: Frames between handing a frame to the people count and using its answer.
 PROBE_LAG = 5
 
+#: Frames after the direct stream switches to several poses that the mirrored stream
+#: follows (a fixed number, so that the mirrored stream may run this many frames
+#: minus one ahead without its answers depending on timing).
+MIRROR_LAG = 4
+
+# Silencing fd 2 swaps a process-wide descriptor: two threads doing it at once could
+# leave it pointing at /dev/null, so every thread of this module takes turns.
+_STDERR_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    with _STDERR_LOCK, quiet_native_stderr():
+        yield
+
 
 def _import_mediapipe():
     # `import mediapipe` imports matplotlib.pyplot: never pick a GUI backend headless.
     if not os.environ.get("DISPLAY") and not os.environ.get("MPLBACKEND"):
         os.environ["MPLBACKEND"] = "Agg"
     os.environ.setdefault("GLOG_minloglevel", "2")
-    with quiet_native_stderr():
+    with _quiet():
         import mediapipe as mp
         from mediapipe.tasks.python import BaseOptions, vision
     return mp, BaseOptions, vision
@@ -61,6 +85,52 @@ class PoseFrame:
             world=np.full((N_LANDMARKS, 3), np.nan),
             people=people,
         )
+
+
+class _Framed(Protocol):
+    image: np.ndarray
+    time_s: float
+
+
+F = TypeVar("F", bound=_Framed)
+
+
+def _poses_from(result: object, width: int, height: int, pixel_aspect: float) -> list[PoseFrame]:
+    """Every pose of one landmarker result, in (aspect-corrected) pixels."""
+    n = len(result.pose_landmarks)
+    poses = []
+    for lms, wld in zip(result.pose_landmarks, result.pose_world_landmarks, strict=True):
+        a = np.array([(p.x, p.y, p.visibility, p.presence) for p in lms], dtype=float)
+        poses.append(
+            PoseFrame(
+                image=np.column_stack((a[:, 0] * width * pixel_aspect, a[:, 1] * height)),
+                visibility=a[:, 2],
+                presence=a[:, 3],
+                world=np.array([(p.x, p.y, p.z) for p in wld], dtype=float),
+                people=n,
+            )
+        )
+    return poses
+
+
+def _create_landmarker(
+    vision: object, base_options: object, model: ModelFile, num_poses: int, min_confidence: float
+) -> object:
+    """A Pose Landmarker in VIDEO mode; a model it cannot load is a :class:`ModelError`."""
+    options = vision.PoseLandmarkerOptions(
+        base_options=base_options(model_asset_path=str(model.path)),
+        running_mode=vision.RunningMode.VIDEO,
+        num_poses=num_poses,
+        min_pose_detection_confidence=min_confidence,
+        min_pose_presence_confidence=min_confidence,
+        min_tracking_confidence=min_confidence,
+    )
+    try:
+        with _quiet():
+            return vision.PoseLandmarker.create_from_options(options)
+    except (RuntimeError, ValueError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ModelError(f"cannot load pose model ({msg})", model.path) from None
 
 
 def choose_person(candidates: list[np.ndarray], previous: np.ndarray | None) -> int:
@@ -141,8 +211,9 @@ class PoseEstimator:
         self.probe_every_s = probe_every_s
         self.min_confidence = min_confidence
         self._mp, self._base_options, self._vision = _import_mediapipe()
-        self._tracker = self._create(self._vision.RunningMode.VIDEO, 1)
+        self._tracker = self._create(1)
         self._multi = False
+        self._switched_at: int | None = None
         self._probe = None
         self._probe_thread: ThreadPoolExecutor | None = None
         self._pending: deque[tuple[int, Future]] = deque()
@@ -154,12 +225,10 @@ class PoseEstimator:
             self._probe_thread = ThreadPoolExecutor(
                 1, "kneevision-people", initializer=pin_to, initargs=(probe_cpus,)
             )
-            # Created and warmed up in its own thread (its native threads take that
-            # thread's CPUs) while this one waits with the runtime's logging silenced.
+            # Created and warmed up in its own thread: its native threads take that
+            # thread's CPUs.
             try:
-                with quiet_native_stderr():
-                    job = self._probe_thread.submit(self._start_probe, probe_model)
-                    self._probe = job.result()
+                self._probe = self._probe_thread.submit(self._start_probe, probe_model).result()
             except BaseException:
                 self.close()  # the tracker and the thread, not left for the collector
                 raise
@@ -171,41 +240,40 @@ class PoseEstimator:
         self._quiet_calls = 3  # the runtime logs on its first inferences
         self.jumps = 0  # suspected silent switches between people (single-pose mode)
 
-    def _create(self, mode: object, num_poses: int, model: ModelFile | None = None) -> object:
-        model = model or self.model
-        options = self._vision.PoseLandmarkerOptions(
-            base_options=self._base_options(model_asset_path=str(model.path)),
-            running_mode=mode,
-            num_poses=num_poses,
-            min_pose_detection_confidence=self.min_confidence,
-            min_pose_presence_confidence=self.min_confidence,
-            min_tracking_confidence=self.min_confidence,
+    def _create(self, num_poses: int, model: ModelFile | None = None) -> object:
+        return _create_landmarker(
+            self._vision, self._base_options, model or self.model, num_poses, self.min_confidence
         )
-        try:
-            with quiet_native_stderr():
-                return self._vision.PoseLandmarker.create_from_options(options)
-        except (RuntimeError, ValueError) as exc:
-            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise ModelError(f"cannot load pose model ({msg})", model.path) from None
 
     @property
     def multi_person(self) -> bool:
         """Whether tracking has switched to several poses (more than one person seen)."""
         return self._multi
 
+    @property
+    def switched_at(self) -> int | None:
+        """Index of the frame (0 = the first given) from which several poses are tracked."""
+        return self._switched_at
+
+    @property
+    def followed(self) -> np.ndarray | None:
+        """Image landmarks (33, 2) of the followed person where last seen, or None."""
+        return self._previous
+
     def _run(self, landmarker: object, mp_image: object, ms: int) -> object:
         if self._quiet_calls > 0:
             self._quiet_calls -= 1
-            with quiet_native_stderr():
+            with _quiet():
                 return landmarker.detect_for_video(mp_image, ms)
         return landmarker.detect_for_video(mp_image, ms)
 
     def _start_probe(self, model: ModelFile) -> object:
-        probe = self._create(self._vision.RunningMode.VIDEO, self.max_people, model)
+        probe = self._create(self.max_people, model)
         blank = self._mp.Image(
             image_format=self._mp.ImageFormat.SRGB, data=np.zeros((64, 64, 3), np.uint8)
         )
-        probe.detect_for_video(blank, 0)  # the runtime logs on its first inference
+        with _quiet():
+            probe.detect_for_video(blank, 0)  # the runtime logs on its first inference
         return probe
 
     def _count_people(self, rgb: np.ndarray, ms: int) -> int:
@@ -228,34 +296,29 @@ class PoseEstimator:
             self._seen_people = self._pending.popleft()[1].result()
             if self._seen_people > 1 and not self._multi:
                 # Someone else is in view: track several poses from here on.
-                with quiet_native_stderr():
+                with _quiet():
                     self._tracker.close()
-                self._tracker = self._create(self._vision.RunningMode.VIDEO, self.max_people)
+                self._tracker = self._create(self.max_people)
                 self._multi = True
+                self._switched_at = self._frame
                 self._quiet_calls = 3  # the new landmarker logs on its first inferences too
         self._frame += 1
         result = self._run(self._tracker, mp_image, ms)
-        n = len(result.pose_landmarks)
+        h, w = image_bgr.shape[:2]
+        found = _poses_from(result, w, h, self.pixel_aspect)
+        n = len(found)
         if n == 0:
             return PoseFrame.missing(0)
-        h, w = image_bgr.shape[:2]
-        people = [
-            np.array([(p.x, p.y, p.visibility, p.presence) for p in lms], dtype=float)
-            for lms in result.pose_landmarks
-        ]
-        pix = [np.column_stack((a[:, 0] * w * self.pixel_aspect, a[:, 1] * h)) for a in people]
-        k = choose_person(pix, self._previous) if n > 1 else 0
-        if n == 1 and self._previous is not None and _jumped(self._previous, pix[0]):
+        k = choose_person([p.image for p in found], self._previous) if n > 1 else 0
+        if n == 1 and self._previous is not None and _jumped(self._previous, found[0].image):
             self.jumps += 1
-        self._previous = pix[k]
-        world = np.array([(p.x, p.y, p.z) for p in result.pose_world_landmarks[k]], dtype=float)
-        return PoseFrame(
-            image=pix[k],
-            visibility=people[k][:, 2],
-            presence=people[k][:, 3],
-            world=world,
-            people=n if self._multi else max(n, self._seen_people),
-        )
+        self._previous = found[k].image
+        return replace(found[k], people=n if self._multi else max(n, self._seen_people))
+
+    def track(self, frames: Iterable[F]) -> Iterator[tuple[F, PoseFrame]]:
+        """Each frame (anything with ``image`` and ``time_s``) with its pose, in order."""
+        for frame in frames:
+            yield frame, self.detect(frame.image, frame.time_s)
 
     def close(self) -> None:
         """Release the native landmarkers."""
@@ -263,7 +326,7 @@ class PoseEstimator:
             self._probe_thread.shutdown(wait=True, cancel_futures=True)
             self._probe_thread = None
         self._pending.clear()
-        with quiet_native_stderr():
+        with _quiet():
             for lm in (self._tracker, self._probe):
                 if lm is not None:
                     lm.close()
@@ -326,57 +389,220 @@ def unmirror(pf: PoseFrame, width: float) -> PoseFrame:
     )
 
 
+class MirrorStream:
+    """The mirrored half of the flip-averaged estimate: a landmarker on flipped frames.
+
+    It has no people count of its own: how many poses to look for comes with each
+    frame (from the direct stream), and which of them is the followed person is for
+    the caller to decide. Poses come back in the frame's own terms (:func:`unmirror`).
+
+    Parameters
+    ----------
+    model : ModelFile
+    min_confidence, pixel_aspect : float
+        As for :class:`PoseEstimator`.
+    """
+
+    def __init__(self, model: ModelFile, min_confidence: float, pixel_aspect: float) -> None:
+        self.model, self.min_confidence, self.pixel_aspect = model, min_confidence, pixel_aspect
+        self._mp, self._base_options, self._vision = _import_mediapipe()
+        self._poses = 1
+        self._landmarker = self._create()
+        self._last_ms = -1
+        self._quiet_calls = 3
+
+    def _create(self) -> object:
+        return _create_landmarker(
+            self._vision, self._base_options, self.model, self._poses, self.min_confidence
+        )
+
+    def detect(self, image_bgr: np.ndarray, time_s: float, poses: int) -> list[PoseFrame]:
+        """Every pose found in the mirror image of one upright BGR frame, un-mirrored."""
+        ms = max(round(time_s * 1000.0), self._last_ms + 1)
+        self._last_ms = ms
+        if poses != self._poses:
+            with _quiet():
+                self._landmarker.close()
+            self._poses = poses
+            self._landmarker = self._create()
+            self._quiet_calls = 3  # a new landmarker logs on its first inferences
+        rgb = cv2.cvtColor(cv2.flip(image_bgr, 1), cv2.COLOR_BGR2RGB)
+        mp_image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
+        if self._quiet_calls > 0:
+            self._quiet_calls -= 1
+            with _quiet():
+                result = self._landmarker.detect_for_video(mp_image, ms)
+        else:
+            result = self._landmarker.detect_for_video(mp_image, ms)
+        h, w = image_bgr.shape[:2]
+        width = w * self.pixel_aspect
+        return [unmirror(p, width) for p in _poses_from(result, w, h, self.pixel_aspect)]
+
+    def close(self) -> None:
+        """Release the native landmarker."""
+        if self._landmarker is not None:
+            with _quiet():
+                self._landmarker.close()
+            self._landmarker = None
+
+
 class FlipAveragedEstimator:
     """Pose from each frame and from its mirror image, averaged (flip test-time augmentation).
 
     MediaPipe does not treat the two legs alike: mirroring a clip moves its per-leg
-    knee flexion by several degrees. Running a second landmarker on the flipped
-    frames and averaging the two answers makes the result mirror-symmetric by
-    construction (a mirrored clip gives the same per-side values, labels swapped), at
-    twice the inference cost.
+    knee flexion by several degrees. A second landmarker on the flipped frames, its
+    answer un-mirrored and averaged with the direct one, makes the result
+    mirror-symmetric by construction (a mirrored clip gives the same per-side values,
+    labels swapped), at twice the inference cost: paid for with a second core, as
+    the mirrored landmarker runs in a thread of its own (``parallel``).
 
     Parameters
     ----------
-    make : callable
-        Returns a new :class:`PoseEstimator` (called twice: one per stream, since
-        VIDEO-mode tracking keeps state).
-    width : float
-        Frame width in (aspect-corrected) pixels, to map flipped x back.
+    model : ModelFile
+    max_people, min_confidence, pixel_aspect, probe_cpus
+        As for :class:`PoseEstimator` (the direct stream, which follows the person and
+        counts people).
+    mirror_cpus : frozenset of int, optional
+        CPUs for the mirrored stream's thread (see :mod:`kneevision.cores`).
+    parallel : bool
+        Run the mirrored landmarker in its own thread, beside the direct one; False
+        runs it in the caller's thread, one after the other (batch workers that
+        share the cores). The results are the same either way.
+
+    Notes
+    -----
+    Which mirrored pose is averaged in: the one whose un-mirrored torso is nearest
+    the direct stream's followed person in the same frame (or where it was last
+    seen); a pose farther than its own torso size from it is another person, and the
+    frame keeps the direct pose alone. The mirrored stream looks for several poses
+    from :data:`MIRROR_LAG` frames after the direct stream switched to several, so
+    that :meth:`track` can run it ahead without its answers depending on timing.
+
+    Examples
+    --------
+    >>> with FlipAveragedEstimator(resolve_model("lite")) as est:  # doctest: +SKIP
+    ...     for frame, pf in est.track(frames):
+    ...         ...
     """
 
-    def __init__(self, make: Callable[[], PoseEstimator], width: float) -> None:
-        self._direct, self._flipped = make(), make()
-        self._width = width
+    def __init__(
+        self,
+        model: ModelFile,
+        *,
+        max_people: int = 2,
+        min_confidence: float = 0.5,
+        pixel_aspect: float = 1.0,
+        probe_cpus: frozenset[int] | None = None,
+        mirror_cpus: frozenset[int] | None = None,
+        parallel: bool = True,
+    ) -> None:
+        self._direct = PoseEstimator(
+            model,
+            max_people=max_people,
+            min_confidence=min_confidence,
+            pixel_aspect=pixel_aspect,
+            probe_cpus=probe_cpus,
+        )
+        self._pool: ThreadPoolExecutor | None = None
+        self._mirror: MirrorStream | None = None
+        self._submitted = 0
+        try:
+            if parallel:
+                self._pool = ThreadPoolExecutor(
+                    1, "kneevision-mirror", initializer=pin_to, initargs=(mirror_cpus,)
+                )
+                # Created in its own thread: its native threads take that thread's CPUs.
+                job = self._pool.submit(MirrorStream, model, min_confidence, pixel_aspect)
+                self._mirror = job.result()
+            else:
+                self._mirror = MirrorStream(model, min_confidence, pixel_aspect)
+        except BaseException:
+            self.close()
+            raise
 
-    def detect(self, image_bgr: np.ndarray, time_s: float) -> PoseFrame:
-        """The averaged pose of one upright BGR frame."""
-        a = self._direct.detect(image_bgr, time_s)
-        b = unmirror(self._flipped.detect(cv2.flip(image_bgr, 1), time_s), self._width)
+    def _submit(self, image_bgr: np.ndarray, time_s: float) -> Future:
+        """Start (or, serially, run) the mirrored stream on the next frame."""
+        j, self._submitted = self._submitted, self._submitted + 1
+        switched = self._direct.switched_at
+        poses = (
+            self._direct.max_people if switched is not None and switched <= j - MIRROR_LAG else 1
+        )
+        if self._pool is not None:
+            return self._pool.submit(self._mirror.detect, image_bgr, time_s, poses)
+        done: Future = Future()
+        done.set_result(self._mirror.detect(image_bgr, time_s, poses))
+        return done
+
+    def _combine(self, a: PoseFrame, found: list[PoseFrame]) -> PoseFrame:
+        """The direct pose averaged with the mirrored pose of the same person."""
+        seen = np.isfinite(a.image[_TORSO]).all()
+        ref = a.image if seen else self._direct.followed
+        if not found:
+            return a
+        k = choose_person([p.image for p in found], ref) if len(found) > 1 else 0
+        b = found[k]
+        if ref is not None and _jumped(ref, b.image):
+            return a  # not the followed person: nothing to average with
+        people = max(a.people, len(found))
         both = np.isfinite(a.image[:, 0]) & np.isfinite(b.image[:, 0])
-        if not both.any():  # one stream alone found the person (or neither did)
-            return a if np.isfinite(a.image).any() else b
+        if not both.any():  # the mirrored stream alone found the person
+            return replace(b, people=people)
         return PoseFrame(
             image=(a.image + b.image) / 2,
             visibility=(a.visibility + b.visibility) / 2,
             presence=(a.presence + b.presence) / 2,
             world=(a.world + b.world) / 2,
-            people=max(a.people, b.people),
+            people=people,
         )
+
+    def detect(self, image_bgr: np.ndarray, time_s: float) -> PoseFrame:
+        """The averaged pose of one upright BGR frame (both streams at once, then wait)."""
+        job = self._submit(image_bgr, time_s)
+        a = self._direct.detect(image_bgr, time_s)
+        return self._combine(a, job.result())
+
+    def track(self, frames: Iterable[F]) -> Iterator[tuple[F, PoseFrame]]:
+        """Each frame (anything with ``image`` and ``time_s``) with its averaged pose, in order.
+
+        In parallel, the mirrored stream runs up to ``MIRROR_LAG - 1`` frames ahead of
+        the direct one, so that neither waits for the other on every frame.
+        """
+        ahead = MIRROR_LAG - 1 if self._pool is not None else 0
+        pending: deque[tuple[F, Future]] = deque()
+        source = iter(frames)
+        more = True
+        while True:
+            while more and len(pending) <= ahead:
+                frame = next(source, None)
+                if frame is None:
+                    more = False
+                else:
+                    pending.append((frame, self._submit(frame.image, frame.time_s)))
+            if not pending:
+                return
+            frame, job = pending.popleft()
+            a = self._direct.detect(frame.image, frame.time_s)
+            yield frame, self._combine(a, job.result())
 
     @property
     def jumps(self) -> int:
-        """Suspected silent switches between people, in either stream."""
-        return max(self._direct.jumps, self._flipped.jumps)
+        """Suspected silent switches between people (the direct stream, which follows)."""
+        return self._direct.jumps
 
     @property
     def multi_person(self) -> bool:
-        """Whether either stream switched to tracking several people."""
-        return self._direct.multi_person or self._flipped.multi_person
+        """Whether tracking switched to several people."""
+        return self._direct.multi_person
 
     def close(self) -> None:
-        """Release both landmarkers."""
+        """Release both landmarkers (after the mirrored stream's last frame)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+        if self._mirror is not None:
+            self._mirror.close()
+            self._mirror = None
         self._direct.close()
-        self._flipped.close()
 
     def __enter__(self) -> FlipAveragedEstimator:
         return self

@@ -73,3 +73,30 @@ def test_people_count_beside_tracking_is_deterministic(shared_samples, monkeypat
     fps = len(frames) / frames[-1].time_s
     assert (switched_a - PROBE_LAG) % round(fps) <= 1  # a count made on a once-a-second frame
     assert np.array_equal(a, b, equal_nan=True)
+
+
+def test_flip_average_is_the_same_in_parallel_serially_and_frame_by_frame(shared_samples):
+    """The mirrored landmarker's thread runs ahead of the direct one by a few frames; the
+    answers must not depend on that (nor on the machine's timing): every landmark of the
+    two-person clip, through the switch to several poses, is the same run in parallel,
+    serially and one frame at a time."""
+    from kneevision.pose.landmarker import MIRROR_LAG, FlipAveragedEstimator
+
+    clip = shared_samples / "two_people_outdoor_backlit_U.mp4"
+    frames = list(read_video(clip, stop_s=6.5))
+    model = resolve_model("lite")
+
+    def run(parallel: bool, by_frame: bool) -> tuple[np.ndarray, int | None]:
+        with FlipAveragedEstimator(model, max_people=2, parallel=parallel) as est:
+            if by_frame:
+                poses = [est.detect(f.image, f.time_s) for f in frames]
+            else:
+                poses = [pf for _, pf in est.track(frames)]
+            return np.array([p.image for p in poses]), est._direct.switched_at
+
+    a, switched = run(parallel=True, by_frame=False)
+    assert switched is not None and switched + MIRROR_LAG < len(frames)
+    for parallel, by_frame in ((False, False), (True, True)):
+        b, switched_b = run(parallel, by_frame)
+        assert switched_b == switched
+        assert np.array_equal(a, b, equal_nan=True), (parallel, by_frame)
