@@ -38,6 +38,7 @@ from kneevision.protocols import Motion, Options, Result, prepare
 from kneevision.report.overlay import blur_face, draw_overlay
 from kneevision.video.source import (
     VideoInfo,
+    check_decoding,
     prefetch,
     probe_source,
     read_source,
@@ -492,11 +493,14 @@ def analyze(
         )
         if seq.frames_with_pose == 0 and not settings.markers:  # markers work on close-ups
             raise NoPoseError("no person found in any frame", video)
+        decoding = check_decoding(video, info, seq.time_s)
+        facts |= {"decoding": decoding, "upright_turn": info.upright_turn}
         input_facts = {
             "path": str(video.resolve()),
             "sha256": source_sha256(video),
             **{k: v for k, v in info.to_dict().items() if k != "path"},
             "frames_decoded": len(seq),
+            "decoding": decoding,
         }
         track = observer.track() if observer is not None else None
         summary, result, angles = write_outputs(

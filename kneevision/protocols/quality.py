@@ -45,6 +45,10 @@ ADVICE: dict[str, str] = {
     "no_person_long": "Stay in the picture for the whole clip.",
     "leg_swap_suspected": "Film from the side or at an angle so the legs do not cross in the "
     "picture, or test one leg per clip.",
+    "turned_upright": "Nothing to film again; if the overlay looks turned, export the clip "
+    "from the phone's own gallery, which keeps the rotation.",
+    "video_damaged": "Copy or export the original clip from the phone again: this file is "
+    "incomplete or damaged.",
     "markers_not_found": "Print the markers with 'kneevision markers print', tape them as the "
     "sheet shows, and give the printed size with --marker-size-mm.",
     "markers_small": "Film closer, in 4K, or print larger markers (kneevision markers print "
@@ -123,6 +127,7 @@ def common_flags(motion: Motion) -> list[dict]:
                 "low_frame_rate", f"frame rate {motion.fps:.0f} fps is low (30 fps or more advised)"
             )
         )
+    flags += input_flags(motion.facts)
     handed = handedness(motion.world)
     if np.isfinite(handed) and handed < 0:
         flags.append(
@@ -132,6 +137,46 @@ def common_flags(motion: Motion) -> list[dict]:
                 "(a mirrored video, or the model confused the legs)",
             )
         )
+    return flags
+
+
+def input_flags(facts: dict) -> list[dict]:
+    """Flags about the file itself: turned upright, or damaged where decoding failed.
+
+    ``facts`` carries ``upright_turn`` (degrees clockwise) and ``decoding``
+    (:func:`kneevision.video.source.check_decoding`) when the analysis set them.
+    """
+    flags = []
+    turn = facts.get("upright_turn") or 0
+    if turn:
+        how = "upside down" if turn == 180 else "sideways"
+        flags.append(
+            flag(
+                "turned_upright",
+                f"the frames were stored {how} without a rotation tag that says so; they "
+                f"were turned {turn}° clockwise so that the body stands upright",
+            )
+        )
+    dec = facts.get("decoding") or {}
+    problems = []
+    if dec.get("failed_at_s") is not None:
+        problems.append(
+            f"decoding failed at {dec['failed_at_s']:.1f} s (the file declares "
+            f"{dec['frames_declared']} frames, {dec['frames_decoded']} decoded); only the "
+            "part before it was analysed"
+        )
+    if dec.get("gaps") and (
+        dec.get("damaged") or dec.get("frames_decoded", 0) < dec.get("frames_declared", 0)
+    ):
+        spans = ", ".join(f"{a:.1f}–{b:.1f} s" for a, b in dec["gaps"])
+        problems.append(f"frames could not be decoded between {spans}")
+    if dec.get("damaged") and not problems:
+        problems.append(
+            f"FFmpeg reported errors reading it ({dec['errors'][0]}), though the decoded "
+            "frames cover the whole clip"
+        )
+    if problems:
+        flags.append(flag("video_damaged", "the video file is damaged: " + "; ".join(problems)))
     return flags
 
 

@@ -1,8 +1,10 @@
 """Video sources (files, webcams, image folders) and H.264 writing."""
 
+from kneevision.video.orientation import Orientation, detect_orientation
 from kneevision.video.source import (
     Frame,
     VideoInfo,
+    check_decoding,
     prefetch,
     probe_image_folder,
     probe_source,
@@ -17,8 +19,11 @@ from kneevision.video.writer import VideoWriter
 
 __all__ = [
     "Frame",
+    "Orientation",
     "VideoInfo",
     "VideoWriter",
+    "check_decoding",
+    "detect_orientation",
     "prefetch",
     "probe_image_folder",
     "probe_source",

@@ -2,14 +2,21 @@
 
 Every source yields :class:`Frame` objects with an index, a real timestamp in
 seconds and an upright BGR image. File decoding honours rotation metadata
-(OpenCV's FFmpeg backend applies it) and reads each frame's own presentation
-time, so variable-frame-rate phone clips keep their true timing.
+(OpenCV's FFmpeg backend applies it), then turns frames whose body still lies
+sideways or upside down (a missing or wrong tag, :mod:`kneevision.video.orientation`),
+and reads each frame's own presentation time, so variable-frame-rate phone clips
+keep their true timing.
+
+The stream is trusted, not the header: containers often declare more frames than
+they hold (edit lists, rounding), so a file is only called damaged where decoding
+fails (:func:`check_decoding`), and what was decoded is still analysed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import queue
+import subprocess
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -23,6 +30,7 @@ import numpy as np
 from kneevision._native import quiet_native_stderr
 from kneevision.cores import pin_to
 from kneevision.errors import VideoError
+from kneevision.video.orientation import detect_orientation, turn_image
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -63,11 +71,16 @@ class VideoInfo:
     fps : float
         Nominal frame rate from the container.
     frames : int
-        Frame count declared by the container (may be approximate).
+        Frame count declared by the container (may be wrong: decoding decides).
     duration_s : float
         ``frames / fps``.
     pixel_aspect : float
         Sample aspect ratio (pixel width / pixel height); 1 for square pixels.
+    upright_turn : int
+        Degrees clockwise the frames were turned after the rotation tag, because
+        the body lay sideways or upside down in them (0: the tag was right).
+    upright_check : str
+        What the orientation probe saw (empty where none ran, e.g. image folders).
     """
 
     path: str
@@ -78,6 +91,8 @@ class VideoInfo:
     frames: int
     duration_s: float
     pixel_aspect: float = 1.0
+    upright_turn: int = 0
+    upright_check: str = ""
 
     def to_dict(self) -> dict:
         """Plain-dict form for JSON."""
@@ -134,7 +149,9 @@ def probe_video(path: str | Path) -> VideoInfo:
         sar_den = cap.get(cv2.CAP_PROP_SAR_DEN) or 1.0
     finally:
         cap.release()
-    height, width = image.shape[:2]
+    upright = detect_orientation(path)
+    height, width = turn_image(image, upright.turn).shape[:2]
+    aspect = float(sar_num / sar_den) if sar_den > 0 and sar_num > 0 else 1.0
     return VideoInfo(
         path=str(path),
         width=int(width),
@@ -143,7 +160,10 @@ def probe_video(path: str | Path) -> VideoInfo:
         fps=fps,
         frames=frames,
         duration_s=frames / fps if fps > 0 else 0.0,
-        pixel_aspect=float(sar_num / sar_den) if sar_den > 0 and sar_num > 0 else 1.0,
+        # A quarter turn swaps which way the pixels are stretched.
+        pixel_aspect=1.0 / aspect if upright.turn in (90, 270) else aspect,
+        upright_turn=upright.turn,
+        upright_check=upright.reason,
     )
 
 
@@ -163,7 +183,9 @@ def read_video(
     start_s, stop_s : float
         Only frames with ``start_s <= time < stop_s`` are yielded.
     auto_rotate : bool
-        Apply rotation metadata (True) or give the stored, possibly sideways, frames.
+        Apply rotation metadata and turn a body lying sideways or upside down
+        upright (True, see :func:`~kneevision.video.orientation.detect_orientation`),
+        or give the stored, possibly sideways, frames.
 
     Yields
     ------
@@ -172,14 +194,15 @@ def read_video(
     Raises
     ------
     VideoError
-        When the file cannot be opened, or decoding stops well before the frame count
-        the container declares (a truncated file).
+        When the file cannot be opened or no frame decodes. A file that decodes
+        fewer frames than its header declares is not an error here: see
+        :func:`check_decoding`.
     """
     path = Path(path)
     cap = _open_capture(path)
     cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1 if auto_rotate else 0)
+    turn = detect_orientation(path).turn if auto_rotate else 0
     fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0) or 30.0
-    declared = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
     index = 0
     last_t = -np.inf
     try:
@@ -196,17 +219,85 @@ def read_video(
             if stop_s is not None and t >= stop_s:
                 break
             if t >= start_s:
-                yield Frame(index=index, time_s=t, image=image)
+                yield Frame(index=index, time_s=t, image=turn_image(image, turn))
             index += 1
     finally:
         cap.release()
     if index == 0:
         raise VideoError("no frame could be decoded (truncated or corrupt video)", path)
-    complete = stop_s is None and start_s == 0.0
-    if complete and declared > 0 and index < declared - max(2, 0.02 * declared):
-        raise VideoError(
-            f"video is truncated or corrupt: decoded {index} of {declared} frames", path
-        )
+
+
+#: A timestamp gap counts as missing frames when longer than this many frame
+#: intervals and this many seconds (shorter ones are variable frame rate).
+GAP_FRAMES = 4
+GAP_MIN_S = 0.25
+
+
+def demux_errors(path: str | Path, timeout_s: float = 120.0) -> list[str]:
+    """What FFmpeg reports when reading every video packet of a file (no decoding).
+
+    A cut file's index lists packets past its end ("partial file"); a header that
+    merely declares too many frames reads without a message. Uses the ffmpeg that
+    ships with ``imageio-ffmpeg``; a stream copy is fast (no pixels are decoded).
+    """
+    import imageio_ffmpeg
+
+    cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path)]
+    cmd += ["-map", "0:v:0", "-c", "copy", "-f", "null", "-"]
+    try:
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return [f"could not check the file ({type(exc).__name__})"]
+    return [line.strip() for line in run.stderr.splitlines() if line.strip()]
+
+
+def check_decoding(path: str | Path, info: VideoInfo, time_s: np.ndarray) -> dict:
+    """How the decoded frames compare with what the file declares, and where it failed.
+
+    Parameters
+    ----------
+    path : str or Path
+        The video file (a folder of images gives ``{}``).
+    info : VideoInfo
+        From :func:`probe_video`.
+    time_s : ndarray
+        Timestamps of the frames that decoded.
+
+    Returns
+    -------
+    dict
+        ``frames_declared``, ``frames_decoded``; ``damaged`` (FFmpeg reported
+        errors reading the file), ``errors`` (its first messages), ``failed_at_s``
+        (where decoding stopped before the declared end of a damaged file, else
+        None) and ``gaps`` (``[start_s, end_s]`` stretches without frames inside
+        the clip). The file is only read again when fewer frames decoded than
+        declared or the timestamps jump.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return {}
+    t = np.asarray(time_s, dtype=float)
+    out: dict = {
+        "frames_declared": info.frames,
+        "frames_decoded": int(t.size),
+        "damaged": False,
+        "errors": [],
+        "failed_at_s": None,
+        "gaps": [],
+    }
+    dt = float(np.median(np.diff(t))) if t.size > 1 else 1.0 / (info.fps or 30.0)
+    jumps = np.flatnonzero(np.diff(t) > max(GAP_FRAMES * dt, GAP_MIN_S)) if t.size > 1 else []
+    short = info.frames > 0 and t.size < info.frames - max(2, 0.02 * info.frames)
+    if not short and not len(jumps):
+        return out
+    errors = demux_errors(path)
+    out["gaps"] = [[float(t[i]), float(t[i + 1])] for i in jumps]
+    out["damaged"] = bool(errors)
+    out["errors"] = errors[:3]
+    declared_end = info.frames / info.fps if info.fps > 0 else 0.0
+    if errors and t.size and t[-1] + dt < declared_end - GAP_MIN_S:
+        out["failed_at_s"] = float(t[-1] + dt)
+    return out
 
 
 def _image_files(folder: Path) -> list[Path]:

@@ -7,8 +7,17 @@ import numpy as np
 import pytest
 
 from kneevision.errors import VideoError
-from kneevision.video import VideoWriter, prefetch, probe_video, read_image_folder, read_video
+from kneevision.video import (
+    VideoWriter,
+    check_decoding,
+    prefetch,
+    probe_video,
+    read_image_folder,
+    read_video,
+)
+from kneevision.video.orientation import decide, torso_uprightness, turn_image
 from tests.conftest import BUNDLED, synthetic_clip
+from tests.video.phone_files import cut_short, declare_more_frames
 
 
 def test_rotated_clip_comes_out_upright(shared_samples):
@@ -57,7 +66,55 @@ def test_bad_files_raise_clear_errors(tmp_path, make, problem):
     assert str(path) in str(exc.value)
 
 
-def test_truncated_video_is_an_error(tmp_path):
+def test_header_declaring_more_frames_than_the_stream_is_decoded_whole(tmp_path):
+    # A stream copy from 1.7 s keeps the packets back to the previous keyframe, and an
+    # edit list hides them: the header counts them, decoding (rightly) does not.
+    clip = declare_more_frames(BUNDLED, tmp_path / "editlist.mp4", start_s=1.7, seconds=6)
+    info = probe_video(clip)
+    t = np.array([f.time_s for f in read_video(clip)])  # no error raised
+    assert info.frames > t.size + 10
+    assert t[-1] == pytest.approx(6.0, abs=0.1)
+    dec = check_decoding(clip, info, t)
+    assert dec["frames_declared"] == info.frames and dec["frames_decoded"] == t.size
+    assert not dec["damaged"] and dec["failed_at_s"] is None and dec["gaps"] == []
+
+
+def test_cut_file_decodes_up_to_the_cut_and_says_where(tmp_path):
+    clip = cut_short(BUNDLED, tmp_path / "cut.mp4", seconds=6, keep=0.6)
+    info = probe_video(clip)
+    t = np.array([f.time_s for f in read_video(clip)])
+    assert 1.0 < t[-1] < 5.5  # part of it, not all
+    dec = check_decoding(clip, info, t)
+    assert dec["damaged"] and dec["errors"]
+    assert dec["failed_at_s"] == pytest.approx(t[-1] + 1 / 30, abs=0.01)
+    whole = cut_short(BUNDLED, tmp_path / "whole.mp4", seconds=6, keep=1.0)
+    assert check_decoding(whole, probe_video(whole), [f.time_s for f in read_video(whole)]) == {
+        "frames_declared": 180,
+        "frames_decoded": 180,
+        "damaged": False,
+        "errors": [],
+        "failed_at_s": None,
+        "gaps": [],
+    }
+
+
+def test_orientation_decision_keeps_a_right_tag_and_turns_a_wrong_one():
+    # Torso pointing up, right (a clip stored sideways) and down.
+    body = np.zeros((33, 2))
+    body[[11, 12]], body[[23, 24]] = (100, 50), (100, 150)
+    assert torso_uprightness(body) == pytest.approx(1.0)
+    assert torso_uprightness(body[:, ::-1]) == pytest.approx(0.0)
+    assert decide({0: 3, 90: 4, 180: 0, 270: 0}, 4).turn == 0  # upright as decoded: kept
+    assert decide({0: 0, 90: 1, 180: 0, 270: 4}, 4).turn == 270
+    assert decide({0: 1, 90: 1, 180: 1, 270: 1}, 4).turn == 0  # nothing clear: kept
+    img = np.arange(6, dtype=np.uint8).reshape(2, 3, 1).repeat(3, axis=2)
+    assert turn_image(img, 90).shape == (3, 2, 3)
+    assert (turn_image(turn_image(img, 90), 270) == img).all()
+    assert (turn_image(img, 180)[0, 0] == img[-1, -1]).all()
+
+
+def test_unreadable_cut_file_is_an_error(tmp_path):
+    # The bundled clip keeps its index at the end: cut, nothing at all decodes.
     data = BUNDLED.read_bytes()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: len(data) // 3])
