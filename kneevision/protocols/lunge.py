@@ -78,12 +78,13 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
         win = slice(rep.start, rep.end + 1)
         flex = motion.angles[f"{side}_knee_flexion_deg"]
         ib = peak_frame(flex, rep.start, rep.end, rep.bottom)
+        nan = math.nan
+        # The clip's edge cuts a partial rep: its timing on that side is unknown.
         m = {
             "peak_knee_flexion_deg": float(flex[ib]),
-            "descent_s": rep.bottom_s - rep.start_s,
-            "ascent_s": rep.end_s - rep.bottom_s,
+            "descent_s": nan if rep.partial == "start" else rep.bottom_s - rep.start_s,
+            "ascent_s": nan if rep.partial == "end" else rep.end_s - rep.bottom_s,
         }
-        nan = math.nan
         if front:
             fp = motion.readable_fppa[side]
             j = leg(motion.image[ib], side)
@@ -100,7 +101,9 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
         m["valgus_warning"] = bool(math.isfinite(valgus) and valgus > options.valgus_warn_deg)
         counts[side] += 1
         result.reps.append(rep_row(side, counts[side], rep, **m))
-        result.events.append({"time_s": rep.bottom_s, "side": side, "kind": "bottom"})
+        result.events.append(
+            {"time_s": rep.bottom_s, "side": side, "kind": "bottom", "partial": rep.partial}
+        )
     result.sides = summarize_sides(result.reps, LUNGE_METRICS, headline={"peak_fppa_deg": "max"})
     result.asymmetry = asymmetry_table(result.sides, LUNGE_METRICS)
     result.quality = common_flags(motion)

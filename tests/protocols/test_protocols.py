@@ -265,3 +265,55 @@ def test_no_movement_is_flagged_not_invented():
     _, r = analyse(scene, FRONT)
     assert r.reps == [] and "no_reps" in r.flag_codes()
     assert r.asymmetry == {}
+
+
+def alternating_lunges(fronts: list[str]) -> S.Scene:
+    """One lunge per entry of ``fronts`` (the leading leg), one after the other."""
+    parts = [S.lunge_scene(1, front=f, depth_deg=85.0) for f in fronts]
+    dt = parts[0].time_s[1] - parts[0].time_s[0]
+    times, offset = [], 0.0
+    for p in parts:
+        times.append(p.time_s + offset)
+        offset += p.time_s[-1] + dt
+    return S.Scene(
+        np.concatenate(times),
+        np.concatenate([p.world for p in parts]),
+        anterior=np.concatenate([p.anterior for p in parts]),
+    )
+
+
+def test_alternating_lunges_are_lunges_with_each_leading_leg():
+    fronts = ["left", "right", "left", "right"]
+    _, r = analyse(alternating_lunges(fronts), FRONT)
+    assert r.protocol == "lunge", r.detection
+    assert "alternating" in r.detection["reasons"][-1]
+    assert [x["side"] for x in r.reps] == fronts
+    # The same leg leading every time is no alternation (decided as before).
+    _, same = analyse(alternating_lunges(["left"] * 4), FRONT)
+    assert same.protocol == "lunge" and "alternating" not in same.detection["reasons"][-1]
+
+
+def seated_extension_scene(n: int = 2, rep_s: float = 4.0, fps: float = 30.0) -> S.Scene:
+    """Seated leg-extension machine: knees straighten 90° → 20° and bend back, no twist."""
+    t = np.arange(0.0, 1.0 + n * rep_s, 1.0 / fps)
+    u = np.clip((t - 1.0) / rep_s, 0, n)
+    phase = np.where(t >= 1.0, (1 - np.cos(2 * np.pi * u)) / 2, 0.0)
+    angles = {s: {"hip_flexion": 90.0, "knee_flexion": 90.0 - 70.0 * phase} for s in SIDES}
+    world = S.skeleton(angles, np.array([0.0, 0.5, 0.0]))
+    return S.Scene(t, world, anterior=np.broadcast_to([0.0, 0.0, 1.0], (len(t), 3)))
+
+
+def test_seated_knee_extension_is_said_and_gives_no_twist_numbers():
+    _, r = analyse(seated_extension_scene(2), FRONT)
+    assert r.protocol == "seated-twist"
+    assert "not_twist_test" in r.flag_codes()
+    msg = next(f["message"] for f in r.quality if f["code"] == "not_twist_test")
+    assert msg.startswith("seated knee extension, not a twist test")
+    assert all(r.sides[s] == {"tested": False} for s in SIDES)
+    assert r.reps == [] and r.asymmetry == {} and not r.series
+    ext = [e for e in r.events if e["kind"] == "knee_extension"]
+    assert sorted({round(e["time_s"]) for e in ext}) == [3, 7]  # straightest at 3 and 7 s
+    # A real twist test, knee held bent, still gets its numbers.
+    _, twist = analyse(S.seated_twist_scene(), FRONT)
+    assert "not_twist_test" not in twist.flag_codes()
+    assert twist.sides["left"]["tested"] is True
