@@ -673,6 +673,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--csv", required=True, metavar="OUT", help="CSV file to write")
     p.set_defaults(func=cmd_db)
 
+    from kneevision.digital_human.cli import add_parsers as add_render_parsers
+
+    add_render_parsers(sub)
+
     p = sub.add_parser(
         "demo",
         help="analyse the bundled sample clip",

@@ -1,0 +1,320 @@
+"""The validity table: KneeVision's error on rendered clips of exactly known truth.
+
+:func:`matrix` lists the cases (scene × body × camera placement; some placements
+the filming advice allows, some it warns against), :func:`run_validation` renders
+each clip, runs the real ``kneevision analyze`` on it and compares every metric of
+its ``summary.json`` with the truth the renderer wrote beside the clip:
+
+- ``validity.csv`` — one row per clip, metric, side (and repetition): truth,
+  measured, error (measured − truth);
+- ``clips.csv`` — one row per clip: protocol, view and repetition count found
+  against the truth, and the left–right verdict where the scene has one;
+- ``validity.md`` — median and 95th-percentile |error| per metric and set-up.
+
+Truths of repetition metrics come from the truth series inside the repetition:
+peak values are maxima over it, "at peak flexion" values are read at the frame of
+the *true* peak flexion. The seated twist's neutral is the median of the still
+start, as the protocol takes it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kneevision.digital_human.clip import RenderOptions, render_scene
+from kneevision.digital_human.render import Lighting, PhoneCamera
+from kneevision.kinematics.landmarks import SIDES
+
+#: Repetition metric in summary.json → (truth series without the side prefix, how read).
+REP_TRUTH: dict[str, tuple[str, str]] = {
+    "peak_knee_flexion_deg": ("knee_flexion_deg", "max"),
+    "fppa_at_peak_flexion_deg": ("fppa_deg", "at_peak"),
+    "peak_fppa_deg": ("fppa_deg", "max"),
+    "medial_knee_displacement_pct": ("medial_knee_displacement_pct", "at_peak"),
+    "knee_abduction_3d_deg": ("knee_abduction_deg", "at_peak"),
+    "knee_ankle_separation_ratio": ("knee_ankle_separation_ratio", "at_peak"),
+    "pelvic_drop_deg": ("pelvic_drop_deg", "at_peak"),
+    "shank_angle_deg": ("shank_angle_deg", "max"),
+}
+TWIST_METRICS = ("internal_rotation_deg", "external_rotation_deg", "total_rotation_deg")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One rendered clip of the matrix."""
+
+    name: str
+    scene: str
+    kwargs: dict
+    options: RenderOptions
+    setup: str
+    advised: bool = True
+    expect: dict = field(default_factory=dict)
+
+
+def _cam(setup: str, **kw: float) -> PhoneCamera:
+    return PhoneCamera(**kw)
+
+
+def matrix(quick: bool = False, protocol: str | None = None) -> list[Case]:
+    """The cases of the validity table (``quick``: three short, small clips)."""
+    cases: list[Case] = []
+    if quick:
+        small = {"width": 640, "height": 360, "fps": 15.0}
+        cases = [
+            Case("quick-squat", "squat", {"n_reps": 2, "depth": 70.0, "valgus": {"left": 8.0}},
+                 RenderOptions(camera=PhoneCamera(**small, distance=3.0, height_m=0.55)),
+                 "front, 3 m, knee height"),
+            Case("quick-twist", "seated-twist", {"cycles": 1, "ramp_s": 0.6, "hold_s": 0.3},
+                 RenderOptions(body="male-average", camera=PhoneCamera(
+                     **small, distance=2.2, height_m=0.55, aim_height=0.6)),
+                 "front, 2.2 m, knee height"),
+            Case("quick-lunge", "lunge", {"n_reps": 2, "kind": "alternating"},
+                 RenderOptions(body="male-heavy", camera=PhoneCamera(
+                     **small, distance=3.2, height_m=0.6)),
+                 "front, 3.2 m, knee height"),
+        ]  # fmt: skip
+    else:
+        bodies = ("female-average", "male-average", "male-heavy")
+        hd = {"width": 1280, "height": 720}
+        squat_setups = {
+            "front, 3 m, knee height": dict(distance=3.0, height_m=0.55),
+            "front, 3 m, hip height": dict(distance=3.0, height_m=0.95),
+            "front +10°, 3 m": dict(distance=3.0, height_m=0.55, azimuth=10.0),
+            "front −10°, 3 m": dict(distance=3.0, height_m=0.55, azimuth=-10.0),
+            "side, 3 m, knee height": dict(distance=3.0, height_m=0.55, azimuth=90.0),
+        }
+        lights = (Lighting(azimuth=-45.0), Lighting(azimuth=45.0), Lighting())
+        for i, body in enumerate(bodies):
+            for j, (setup, cam) in enumerate(squat_setups.items()):
+                valgus = {"left": (4.0, 8.0, 12.0)[(i + j) % 3], "right": (0.0, 2.0)[j % 2]}
+                cases.append(Case(
+                    f"squat-{body}-{j}", "squat",
+                    {"n_reps": 3, "depth": (65.0, 80.0, 95.0)[(i + j) % 3], "valgus": valgus},
+                    RenderOptions(body=body, camera=PhoneCamera(**hd, **cam),
+                                  lighting=lights[(i + j) % 3]),
+                    setup,
+                ))  # fmt: skip
+            cases.append(Case(
+                f"sls-{body}", "single-leg-squat",
+                {"n_reps": 3, "side": ("left", "right")[i % 2], "valgus": 6.0,
+                 "pelvic_drop": 4.0},
+                RenderOptions(body=body, camera=PhoneCamera(**hd, distance=3.0, height_m=0.55)),
+                "front, 3 m, knee height",
+            ))  # fmt: skip
+            cases.append(Case(
+                f"lunge-{body}", "lunge", {"n_reps": 4, "kind": "alternating"},
+                RenderOptions(body=body, camera=PhoneCamera(**hd, distance=3.2, height_m=0.6)),
+                "front, 3.2 m, knee height",
+            ))  # fmt: skip
+        twist_setups = {
+            "front, 2.2 m, knee height": (dict(distance=2.2, height_m=0.5, aim_height=0.55), True),
+            "front +15°, 2.2 m": (dict(distance=2.2, height_m=0.5, aim_height=0.55,
+                                       azimuth=15.0), True),
+            "front −15°, 2.2 m": (dict(distance=2.2, height_m=0.5, aim_height=0.55,
+                                       azimuth=-15.0), True),
+            "front, 45° from above": (dict(distance=1.6, height_m=2.1, aim_height=0.3), False),
+        }  # fmt: skip
+        diffs = ((18.0, 8.0), (12.0, 14.0), (10.0, 20.0))
+        for i, body in enumerate(bodies):
+            for j, knee in enumerate((70.0, 90.0, 110.0)):
+                for k, (setup, (cam, advised)) in enumerate(twist_setups.items()):
+                    if not advised and j != 1:
+                        continue
+                    ir_l, ir_r = diffs[(i + j + k) % 3]
+                    cases.append(Case(
+                        f"twist-{body}-{int(knee)}-{k}", "seated-twist",
+                        {"knee_flexion": knee, "internal": {"left": ir_l, "right": ir_r},
+                         "external": {"left": 26.0, "right": 24.0}, "cycles": 2},
+                        RenderOptions(body=body, camera=PhoneCamera(**hd, fps=30.0, **cam)),
+                        setup, advised,
+                    ))  # fmt: skip
+    if protocol:
+        cases = [c for c in cases if _protocol_of(c.scene) == protocol]
+    return cases
+
+
+def _protocol_of(scene: str) -> str:
+    return {"knee-to-wall": "ankle"}.get(scene, scene)
+
+
+def _render_case(case: Case, folder: Path) -> Path:
+    """Render one case unless its clip and truth are already there (same parameters)."""
+    from kneevision.digital_human.body import rest_body
+    from kneevision.digital_human.scenes import SCENES
+
+    clip = folder / f"{case.name}.mp4"
+    stamp = folder / f"{case.name}.case.json"
+    key = json.dumps({"scene": case.scene, "kwargs": case.kwargs, "opt": repr(case.options)},
+                     sort_keys=True, default=str)  # fmt: skip
+    if clip.exists() and clip.with_suffix(".truth.json").exists() and stamp.exists():
+        if stamp.read_text() == key:
+            return clip
+    kwargs = dict(case.kwargs)
+    if case.scene in ("squat", "single-leg-squat"):
+        kwargs["rest"] = rest_body(case.options.shape)
+    scene = SCENES[case.scene](fps=case.options.camera.fps, **kwargs)
+    render_scene(scene, clip, case.options)
+    stamp.write_text(key)
+    return clip
+
+
+def _analyze(clip: Path, out: Path, model: str) -> dict:
+    from kneevision.cli import main
+
+    code = main(["analyze", str(clip), "--out", str(out), "-q", "--no-report", "--no-overlay",
+                 "--model", model])  # fmt: skip
+    if code != 0:
+        return {}
+    return json.loads((out / f"{clip.stem}_kneevision" / "summary.json").read_text())
+
+
+def compare(summary: dict, truth: dict) -> tuple[list[dict], dict]:
+    """Metric rows (truth, measured, error) and the clip's checks for one analysed clip."""
+    series = {k: np.array([np.nan if x is None else x for x in v], float)
+              for k, v in truth["series"].items()}  # fmt: skip
+    t = np.arange(truth["frames"]) / truth["fps"]
+    rows: list[dict] = []
+
+    def add(metric: str, side: str, rep: int | str, true: float, measured: float | None) -> None:
+        m = np.nan if measured is None else float(measured)
+        rows.append({"metric": metric, "side": side, "rep": rep, "truth": round(true, 3),
+                     "measured": None if not np.isfinite(m) else round(m, 3),
+                     "error": None if not np.isfinite(m) else round(m - true, 3)})  # fmt: skip
+
+    measured_reps = summary.get("reps", []) if summary else []
+    if truth["protocol"] == "seated-twist":
+        for side in SIDES:
+            theta = series[f"{side}_tibial_rotation_deg"]
+            neutral = float(np.nanmedian(theta[t < 1.0]))
+            ir, er = float(np.nanmax(theta - neutral)), float(np.nanmax(neutral - theta))
+            got = summary.get("sides", {}).get(side, {}) if summary else {}
+            for metric, true in zip(TWIST_METRICS, (ir, er, ir + er), strict=True):
+                add(metric, side, "", true, (got.get(metric) or {}).get("value"))
+            flex = float(np.nanmedian(series[f"{side}_knee_flexion_deg"]))
+            add(
+                "knee_flexion_deg", side, "", flex, (got.get("knee_flexion_deg") or {}).get("value")
+            )
+    else:
+        for rep in truth["reps"]:
+            side = rep["side"]
+            win = (t >= rep["start_s"]) & (t <= rep["end_s"])
+            flex = series[f"{side}_knee_flexion_deg"]
+            ipk = int(np.flatnonzero(win)[np.nanargmax(flex[win])])
+            cands = [m for m in measured_reps if m.get("side") == side and m.get("bottom_s")]
+            match = min(cands, key=lambda m: abs(m["bottom_s"] - t[ipk]), default=None)
+            if match is not None and abs(match["bottom_s"] - t[ipk]) > 0.8:
+                match = None
+            for metric, (name, how) in REP_TRUTH.items():
+                key = name if name == "knee_ankle_separation_ratio" else f"{side}_{name}"
+                if match is None or metric not in match:
+                    continue
+                s = series[key]
+                true = float(np.nanmax(s[win])) if how == "max" else float(s[ipk])
+                add(metric, side, rep["rep"], true, match.get(metric))
+    checks = _checks(summary, truth, rows)
+    return rows, checks
+
+
+def _checks(summary: dict, truth: dict, rows: list[dict]) -> dict:
+    true_reps = len({(r["rep"]) for r in truth["reps"]})
+    got_bottoms = [e for e in summary.get("events", []) if e.get("kind") == "bottom"]
+    out = {
+        "protocol_truth": truth["protocol"],
+        "protocol": summary.get("protocol") if summary else "failed",
+        "view_truth": truth["view"],
+        "view": summary.get("view") if summary else None,
+        "reps_truth": true_reps if truth["protocol"] != "seated-twist" else "",
+        "reps": len(got_bottoms) if truth["protocol"] != "seated-twist" else "",
+        "flags": " ".join(q["code"] for q in summary.get("quality", [])) if summary else "",
+    }
+    if truth["protocol"] == "seated-twist":
+        ir = {r["side"]: r for r in rows if r["metric"] == "internal_rotation_deg"}
+        diff = ir["left"]["truth"] - ir["right"]["truth"]
+        asym = (summary.get("asymmetry") or {}).get("internal_rotation_deg") or {}
+        out["ir_difference_truth"] = round(diff, 2)
+        out["ir_difference"] = asym.get("difference")
+        out["ir_exceeds_mdc"] = asym.get("exceeds_mdc")
+        lower = "right" if diff > 0 else "left"
+        d = asym.get("difference")
+        named = None if d is None else ("right" if d > 0 else "left")
+        if abs(diff) >= 6.0:
+            out["verdict_ok"] = bool(asym.get("exceeds_mdc")) and named == lower
+        elif abs(diff) < 2.0:
+            out["verdict_ok"] = not asym.get("exceeds_mdc")
+        else:
+            out["verdict_ok"] = ""
+    return out
+
+
+def summarize(rows: list[dict]) -> str:
+    """The validity table as Markdown: n, median and p95 |error|, bias, per metric and set-up."""
+    groups: dict[tuple[str, str], list[float]] = {}
+    for r in rows:
+        if r["error"] is not None:
+            groups.setdefault((r["metric"], r["setup"]), []).append(float(r["error"]))
+    lines = ["| metric | set-up | n | median abs error | p95 abs error | bias (median error) |",
+             "|---|---|---|---|---|---|"]  # fmt: skip
+    for (metric, setup), errs in sorted(groups.items()):
+        e = np.asarray(errs)
+        lines.append(f"| {metric} | {setup} | {len(e)} | {np.median(np.abs(e)):.1f} | "
+                     f"{np.percentile(np.abs(e), 95):.1f} | {np.median(e):+.1f} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    tmp = path.with_name(f".{path.name}.partial")
+    keys: list[str] = []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    with open(tmp, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+    os.replace(tmp, path)
+
+
+def run_validation(
+    out: Path, *, quick: bool = False, protocol: str | None = None, model: str = "full",
+    workers: int = 1,
+) -> str:  # fmt: skip
+    """Render, analyse and compare every case; write the tables; return the Markdown table."""
+    out = Path(out)
+    renders, analyses = out / "renders", out / "analyses"
+    renders.mkdir(parents=True, exist_ok=True)
+    cases = matrix(quick, protocol)
+    if not cases:
+        raise ValueError(f"no validation cases for protocol {protocol!r}")
+    t0 = time.perf_counter()
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            clips = list(pool.map(_render_case, cases, [renders] * len(cases)))
+    else:
+        clips = [_render_case(c, renders) for c in cases]
+    render_s = time.perf_counter() - t0
+    rows, clip_rows = [], []
+    for case, clip in zip(cases, clips, strict=True):
+        truth = json.loads(clip.with_suffix(".truth.json").read_text())
+        summary = _analyze(clip, analyses, model)
+        metric_rows, checks = compare(summary, truth)
+        base = {"clip": case.name, "scene": case.scene, "body": case.options.body,
+                "setup": case.setup, "advised": case.advised}  # fmt: skip
+        rows += [{**base, **r} for r in metric_rows]
+        clip_rows.append({**base, **checks,
+                          "render_frames_per_s": truth["render"]["frames_per_s"]})  # fmt: skip
+    _write_csv(out / "validity.csv", rows)
+    _write_csv(out / "clips.csv", clip_rows)
+    table = summarize(rows)
+    ok = sum(c["protocol"] == c["protocol_truth"] for c in clip_rows)
+    header = (f"{len(cases)} rendered clips ({render_s:.0f} s to render); protocol right in "
+              f"{ok}/{len(cases)}\n\n")  # fmt: skip
+    (out / "validity.md").write_text(header + table + "\n")
+    return header + table
