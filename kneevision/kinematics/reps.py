@@ -145,11 +145,13 @@ def segment_reps(
         rb = p + int(np.argmin(known[right]))
         down, up = xz[p] - xz[lb], xz[p] - xz[rb]
         # Cut by an edge: that side's base is the last (first) measured point and
-        # lies clearly above the other base (the movement was not over).
+        # lies clearly above the clip's standing level ``lo`` (the movement was not
+        # over). The other base is no reference: people walk in or re-rack.
         cut = None
-        if rb == last and up < (1 - edge_fraction) * down:
+        margin = edge_fraction * max(down, up)
+        if rb == last and xz[rb] - lo > margin and up < down:
             cut = "end"
-        elif lb == first and down < (1 - edge_fraction) * up:
+        elif lb == first and xz[lb] - lo > margin and down < up:
             cut = "start"
         if down < threshold or up < threshold:
             # Only a bottom cut by an edge may have one short side, and the signal

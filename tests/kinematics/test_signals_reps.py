@@ -253,3 +253,13 @@ def test_weighted_smoothing_keeps_long_gaps_and_short_stretches():
     assert np.isfinite(out[40]) and abs(out[40] - np.sin(t[40])) < 0.01
     assert np.array_equal(out[62:64], x[62:64])  # too short to fit: as it was
     assert np.allclose(out[:20], np.sin(t[:20]), atol=0.01)
+
+
+def test_complete_rep_with_uneven_bases_is_not_partial():
+    # Set up a little low (8-10), one full rep, a brief lean (-20) while re-racking, then
+    # standing (0): the start is a base near the standing level, so nothing is cut,
+    # though it is well above the rep's other base.
+    t = np.arange(0, 16.0, 1 / 30)
+    x = np.interp(t, [0, 2, 3.5, 5.0, 5.3, 5.6, 16], [8, 10, 95, -20, -20, 0, 0])
+    reps = segment_reps(t, x)
+    assert len(reps) == 1 and reps[0].partial is None
