@@ -17,6 +17,10 @@ from scipy import signal as sps
 
 from kneevision.kinematics.signals import fill_gaps, lowpass
 
+#: A partial repetition must go at least this share as deep (excursion) as the
+#: median complete repetition of the same clip.
+PARTIAL_DEPTH_SHARE = 0.5
+
 
 @dataclass(frozen=True)
 class Rep:
@@ -92,8 +96,9 @@ def segment_reps(
         Also count a bottom whose descent or ascent is cut short by the start or
         end of the measured signal. The bottom must have been reached: the full
         side moves by the threshold, the cut side by at least ``edge_fraction`` of
-        that, so the signal visibly turned there. Any repetition the edge cuts
-        before it was over is marked in :attr:`Rep.partial`.
+        that, so the signal visibly turned there, and it must be at least
+        ``PARTIAL_DEPTH_SHARE`` as deep as the clip's complete repetitions. Any
+        repetition the edge cuts before it was over is marked in :attr:`Rep.partial`.
 
     Returns
     -------
@@ -184,4 +189,10 @@ def segment_reps(
                 partial=cut,
             )
         )
+    full = [r.excursion for r in reps if r.partial is None]
+    if full:
+        # A bottom cut by an edge counts when it was as deep as a repetition: walking
+        # in or out, or re-racking a bar, moves the hips too, but less.
+        deep_enough = PARTIAL_DEPTH_SHARE * float(np.median(full))
+        reps = [r for r in reps if r.partial is None or r.excursion >= deep_enough]
     return reps

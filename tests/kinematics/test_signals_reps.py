@@ -263,3 +263,14 @@ def test_complete_rep_with_uneven_bases_is_not_partial():
     x = np.interp(t, [0, 2, 3.5, 5.0, 5.3, 5.6, 16], [8, 10, 95, -20, -20, 0, 0])
     reps = segment_reps(t, x)
     assert len(reps) == 1 and reps[0].partial is None
+
+
+def test_shallow_movement_cut_by_the_end_is_not_a_partial_rep():
+    # Two 90° reps, then a 30° dip (re-racking, walking out) that the clip cuts.
+    t = np.arange(0, 6.5, 1 / 30)
+    x = np.interp(t, [0, 1, 2, 3, 4, 5, 6.0, 6.5], [5, 95, 5, 95, 5, 5, 35, 25])
+    reps = segment_reps(t, x, relative_excursion=0.2)
+    assert [r.bottom_s for r in reps] == pytest.approx([1.0, 3.0], abs=0.1)
+    deeper = np.interp(t, [0, 1, 2, 3, 4, 5, 6.0, 6.5], [5, 95, 5, 95, 5, 5, 80, 40])
+    cut = segment_reps(t, deeper, relative_excursion=0.2)
+    assert [r.partial for r in cut] == [None, None, "end"]
