@@ -317,3 +317,24 @@ def test_seated_knee_extension_is_said_and_gives_no_twist_numbers():
     _, twist = analyse(S.seated_twist_scene(), FRONT)
     assert "not_twist_test" not in twist.flag_codes()
     assert twist.sides["left"]["tested"] is True
+
+
+def test_input_flags_say_what_was_done_to_the_file():
+    from kneevision.protocols.quality import input_flags
+
+    clean = {"frames_declared": 180, "frames_decoded": 180, "damaged": False, "gaps": []}
+    assert input_flags({"upright_turn": 0, "decoding": clean}) == []
+    # More frames declared than decoded, but FFmpeg read the file without an error.
+    header = clean | {"frames_declared": 231}
+    assert input_flags({"decoding": header}) == []
+    (side,) = input_flags({"upright_turn": 270})
+    assert side["code"] == "turned_upright" and "sideways" in side["message"]
+    assert "270°" in side["message"] and side["advice"]
+    (down,) = input_flags({"upright_turn": 180})
+    assert "upside down" in down["message"]
+    cut = clean | {"frames_decoded": 115, "damaged": True, "failed_at_s": 3.8333}
+    (bad,) = input_flags({"decoding": cut})
+    assert bad["code"] == "video_damaged" and "failed at 3.8 s" in bad["message"]
+    holes = clean | {"frames_decoded": 150, "gaps": [[2.0, 3.0]]}
+    (gap,) = input_flags({"decoding": holes})
+    assert "between 2.0–3.0 s" in gap["message"]
