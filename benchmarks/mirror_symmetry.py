@@ -1,14 +1,17 @@
-"""How much mirroring a clip moves per-leg values, with and without ``--symmetric``.
+"""How much mirroring a clip moves per-leg values, by default and with ``--fast``.
 
 Usage::
 
     python benchmarks/mirror_symmetry.py [CLIP]
 
 The clip (default: the bundled goblet squat) is mirrored with ffmpeg (x264, crf 16)
-and both are analysed with ``--mirrored`` set on the mirrored one, once plainly and
-once with the flip-averaged landmarker. Prints, per metric, the mean and largest
-per-rep difference between the two clips' values for the same leg, the per-leg means,
-and the frames/s of each run (full model).
+and both are analysed with ``--mirrored`` set on the mirrored one, once with the
+defaults (the flip-averaged landmarker, ``symmetric`` below) and once with the single
+pass (``--fast``, ``plain`` below). Prints, per metric, the mean and largest per-rep
+difference between the two clips' values for the same leg, the per-leg means, the
+largest difference between the two clips' per-side angles in ``summary.json`` (every
+``*_deg`` metric's value/mean/min/max per side and every left/right angle series'
+min/max/median) per side, and the frames/s of each run (full model, no overlay).
 """
 
 from __future__ import annotations
@@ -36,6 +39,20 @@ def per_side(analysis, metric: str) -> dict[str, np.ndarray]:
     }
 
 
+def per_side_summary(summary: dict) -> dict[tuple, float]:
+    """Every per-side angle in summary.json, keyed (side, metric or series, statistic)."""
+    out = {}
+    for side, metrics in summary["sides"].items():
+        for metric, stats in metrics.items():
+            if metric.endswith("_deg"):
+                out |= {(side, metric, k): stats[k] for k in ("value", "mean", "min", "max")}
+    for series, stats in summary["angles"].items():
+        side = series.split("_", 1)[0]
+        if side in ("left", "right") and stats is not None:
+            out |= {(side, series, k): stats[k] for k in ("min", "max", "median")}
+    return out
+
+
 def main() -> None:
     clip = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("samples/front_goblet_squat_home_A.mp4")
     model = resolve_model("full")
@@ -49,10 +66,10 @@ def main() -> None:
             check=True,
         )  # fmt: skip
         runs = {}
-        for mode, symmetric in (("plain", False), ("symmetric", True)):
+        for mode, fast in (("plain", True), ("symmetric", False)):
             for name, source in (("original", clip), ("mirrored", mirrored)):
                 settings = Settings(
-                    overlay=False, report=False, symmetric=symmetric, mirrored=name == "mirrored"
+                    overlay=False, report=False, fast=fast, mirrored=name == "mirrored"
                 )
                 t0 = time.perf_counter()
                 runs[mode, name] = a = analyze(source, model, settings, out_root=tmp / mode / name)
@@ -70,6 +87,12 @@ def main() -> None:
                 result[f"{mode}_{metric}_diff_max"] = round(float(np.nanmax(diff)), 2)
                 for s in a:
                     result[f"{mode}_{metric}_{s}_mean"] = round(float(np.nanmean(a[s])), 1)
+            sa = per_side_summary(runs[mode, "original"].summary)
+            sb = per_side_summary(runs[mode, "mirrored"].summary)
+            for side in ("left", "right"):
+                d = [abs(sa[k] - sb[k]) for k in sa if k[0] == side and None not in (sa[k], sb[k])]
+                result[f"{mode}_summary_{side}_max_diff_deg"] = round(max(d), 2)
+                result[f"{mode}_summary_{side}_compared"] = len(d)
     print_figures(result)
 
 

@@ -251,3 +251,21 @@ def test_workers_run_the_mirrored_pass_serially_with_the_same_results(tmp_path):
     a, b = _metrics(tmp_path / "w1.sqlite"), _metrics(tmp_path / "w2.sqlite")
     assert a.keys() == b.keys() and len(a) > 10
     assert all(a[k] == b[k] for k in a)
+
+
+def test_fast_is_a_flag_of_analyze_and_batch_and_a_setting_of_the_same_name(tmp_path):
+    """The flip average is the default; ``--fast`` (or ``fast = true`` in the TOML file)
+    keeps the single pass; ``live`` keeps the single pass unless given ``--symmetric``."""
+    from kneevision.cli import _settings, build_parser
+
+    parser = build_parser()
+    toml = tmp_path / "s.toml"
+    toml.write_text("[analyze]\nfast = true\n")
+    for head in (["analyze", "c.mp4"], ["batch", "in", "--db", "x.sqlite"]):
+        assert _settings(parser.parse_args(head)).fast is False
+        assert _settings(parser.parse_args([*head, "--fast"])).fast is True
+        assert _settings(parser.parse_args([*head, "--config", str(toml)])).fast is True
+    assert parser.parse_args(["live"]).symmetric is False
+    assert parser.parse_args(["live", "--symmetric"]).symmetric is True
+    with pytest.raises(SystemExit):
+        parser.parse_args(["analyze", "c.mp4", "--symmetric"])  # the default now
