@@ -117,7 +117,7 @@ BODIES: dict[str, BodyShape] = {
     "male-average": BodyShape(sex=1.0, ethnicity="african", skin="dark"),
     "male-heavy": BodyShape(sex=1.0, weight=0.8, muscle=0.3, height=-0.3, skin="medium"),
     "female-slim-tall": BodyShape(
-        sex=0.0, ethnicity="asian", weight=-0.6, height=0.7, skin="medium"
+        sex=0.0, ethnicity="asian", weight=-0.6, height=0.3, skin="medium"
     ),
     "female-valgus": BodyShape(sex=0.0, leg_valgus=0.8, thigh_fat=0.5, weight=0.3),
 }
@@ -138,6 +138,7 @@ class RestBody:
     joints: dict[str, FloatArray]
     frames: dict[str, tuple[FloatArray, FloatArray]]  # segment → (origin, 3×3 columns)
     heel: dict[Side, FloatArray]
+    drawn: NDArray[np.bool_]
     sole_y: float
     lengths: dict[str, float]
 
@@ -153,7 +154,9 @@ def rest_body(shape: BodyShape = BodyShape()) -> RestBody:
         idx, delta = pack.targets[name]
         v[idx] += w * delta
     joints = pack.joint_positions(v)
-    sole_y = float(v[np.unique(pack.faces), 1].min())  # helper geometry is not drawn
+    drawn = np.zeros(len(v), bool)
+    drawn[pack.faces.ravel()] = True  # helper geometry (joint cubes, clothes proxies) is not
+    sole_y = float(v[drawn, 1].min())
     seg = {n: i for i, n in enumerate(SEGMENT_NAMES)}
     frames: dict[str, tuple[FloatArray, FloatArray]] = {}
     hips_mid = (joints["hip.L"] + joints["hip.R"]) / 2
@@ -173,7 +176,7 @@ def rest_body(shape: BodyShape = BodyShape()) -> RestBody:
         frames[f"upperarm.{s}"] = (sh, _frame(_unit(el - sh), Z, medial))
         frames[f"forearm.{s}"] = (el, _frame(_unit(wr - el), Z, medial))
         # The heel landmark: the back of the heel, a finger's width above the sole.
-        foot_v = v[pack.weights[:, seg[f"foot.{s}"]] > 0.9]
+        foot_v = v[(pack.weights[:, seg[f"foot.{s}"]] > 0.9) & drawn]
         back = foot_v[foot_v[:, 2] < foot_v[:, 2].min() + 0.01]
         heel[side] = np.array([ankle[0], sole_y + 0.02, back[:, 2].mean()])
         lengths[f"thigh.{s}"] = float(np.linalg.norm(knee - hip))
@@ -187,6 +190,7 @@ def rest_body(shape: BodyShape = BodyShape()) -> RestBody:
         joints=joints,
         frames=frames,
         heel=heel,
+        drawn=drawn,
         sole_y=sole_y,
         lengths=lengths,
     )
@@ -368,7 +372,7 @@ def pose_body(rest: RestBody, pose: Pose) -> PosedBody:
     if pose.floor:  # the lowest vertex of a planted foot (or of any foot) on the floor
         planted = [s for s in SIDES if pose.legs[s].planted] or list(SIDES)
         cols = [SEGMENT_NAMES.index(f"foot.{_SUFFIX[s]}") for s in planted]
-        feet = rest.weights[:, cols].max(axis=1) > 0.3
+        feet = (rest.weights[:, cols].max(axis=1) > 0.3) & rest.drawn
         low = float(skin(rest, posed, feet)[:, 1].min())
         # The planted ankles' midpoint goes to (x, z): the feet stay where they are.
         mid = np.mean([points[f"ankle.{_SUFFIX[s]}"] for s in planted], axis=0)

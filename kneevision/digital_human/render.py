@@ -199,9 +199,7 @@ class Renderer:
         # Linear light → display through a 12-bit table (a power law per pixel is slow).
         img = _GAMMA[np.clip(acc * 4095.0 + 0.5, 0, 4095).astype(np.int16)]
         if self.look.noise:
-            noise = np.empty(img.shape, np.float32)
-            cv2.randn(noise, 0.0, self.look.noise)
-            img = img + noise
+            img = img + self.look.noise * self._rng.standard_normal(img.shape, np.float32)
         return np.clip(img + 0.5, 0, 255).astype(np.uint8)
 
     def _linear(self, posed: PosedBody, extras: tuple[Mesh, ...]) -> NDArray[np.float32]:

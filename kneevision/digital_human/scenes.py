@@ -421,8 +421,8 @@ def balance(
         legs = {
             side: LegPose(hip_flexion=5.0, hip_adduction=sway, knee_flexion=8.0 + 2.0 * np.sin(
                 2 * np.pi * 0.4 * ti), tibial_rotation=-6.0, planted=True),
-            free: LegPose(hip_flexion=30.0 * lift[i], hip_adduction=-3.0,
-                          knee_flexion=70.0 * lift[i], ankle_dorsiflexion=-20.0 * lift[i],
+            free: LegPose(hip_flexion=45.0 * lift[i], hip_adduction=-3.0,
+                          knee_flexion=85.0 * lift[i], ankle_dorsiflexion=-20.0 * lift[i],
                           planted=bool(lift[i] < 0.02)),
         }  # fmt: skip
         poses.append(Pose(legs=legs, roll=0.5 * sway,
@@ -450,15 +450,17 @@ def knee_to_wall(
         reps.append({"side": side, "rep": r + 1, "start_s": s0, "bottom_s": s0 + 1.4,
                      "end_s": s0 + 2.8})  # fmt: skip
     f_all = sum(_pulse(t, rp["start_s"], 1.2, 0.4, 1.2) for rp in reps)
+    pitch = 5.0
     for i in range(len(t)):
         f = float(f_all[i])
-        sa = shank_angle * f
-        k = sa * 1.9  # the thigh tilts back as the knee goes forward: knee flexion ≈ 1.9 × shank
+        sa = shank_angle * f  # the front shank's forward tilt from vertical
+        thigh = 25.0 + 20.0 * f  # the front thigh's forward tilt from vertical
         legs = {
-            side: LegPose(hip_flexion=25.0 + (k - sa), knee_flexion=k, planted=True),
-            back: LegPose(hip_flexion=-12.0, knee_flexion=8.0 + 10 * f, ankle_dorsiflexion=-15.0),
-        }
-        poses.append(Pose(pitch=5.0, legs=legs))
+            side: LegPose(hip_flexion=thigh + pitch, knee_flexion=thigh + sa, planted=True),
+            back: LegPose(hip_flexion=-15.0, knee_flexion=10.0 + 15.0 * f,
+                          ankle_dorsiflexion=-20.0),
+        }  # fmt: skip
+        poses.append(Pose(pitch=pitch, legs=legs))
     return Scene(
         "knee-to-wall",
         fps,
