@@ -370,7 +370,10 @@ class LiveSession:
             j = leg(wld_pts, side)
             flexion[side] = float(knee_flexion(j["hip"], j["knee"], j["ankle"]))
         self.reps.update(flexion)
-        theta = {s: float(rotation_series(wld_pts[None], s)[0]) for s in SIDES}
+        # The same estimator as a clip's analysis, for a camera in front (the guide's set-up).
+        theta = {
+            s: float(rotation_series(img_pts[None], wld_pts[None], s, "front")[0]) for s in SIDES
+        }
         for side in SIDES:
             tag = "L" if side == "left" else "R"
             v = theta[side] - (self.guide.neutral.get(side, 0.0) if self.guide else 0.0)

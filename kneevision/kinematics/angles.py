@@ -291,3 +291,107 @@ def pelvic_drop(
     with np.errstate(invalid="ignore", divide="ignore"):
         drop = -_dot(line, up) / _norm(line)
     return np.degrees(np.arcsin(np.clip(drop, -1.0, 1.0)))
+
+
+def view_elevation(
+    knee: ArrayLike, ankle: ArrayLike, heel: ArrayLike, toe: ArrayLike, foot_ratio: ArrayLike
+) -> FloatArray:
+    """How far above the feet the camera looks down on them, from a front view.
+
+    A foot of length ``r·L`` on the floor, turned θ from the camera's direction, under
+    a vertical shank of length ``L``, seen from an elevation β, shows across the
+    picture ``a = dx / (r s) = sin θ / cos β`` and down it ``b = dy / (r s) = cos θ ·
+    tan β`` (``s`` the shank's image length, shortened by ``cos β``). Since
+    ``sin²θ + cos²θ = 1``, ``c = cos²β`` solves ``a² c² − (a² + b² + 1) c + 1 = 0``.
+
+    Parameters
+    ----------
+    knee, ankle, heel, toe : array_like, shape (..., 2)
+        Image points of one leg.
+    foot_ratio : array_like
+        Heel→toe length over knee→ankle length.
+
+    Returns
+    -------
+    ndarray
+        Degrees, ≥ 0 (0: the camera at foot level); NaN where the points do not fit.
+    """
+    knee, ankle, heel, toe = map(_arr, (knee, ankle, heel, toe))
+    s = _norm(ankle - knee) * _arr(foot_ratio)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a2 = ((toe[..., 0] - heel[..., 0]) / s) ** 2
+        b2 = ((toe[..., 1] - heel[..., 1]) / s) ** 2
+        q = a2 + b2 + 1.0
+        c = np.where(a2 > 1e-9, (q - np.sqrt(np.maximum(q * q - 4 * a2, 0.0))) / (2 * a2), 1 / q)
+    return np.degrees(np.arccos(np.sqrt(np.clip(c, 0.0, 1.0))))
+
+
+def foot_turn_front(
+    knee: ArrayLike,
+    ankle: ArrayLike,
+    heel: ArrayLike,
+    toe: ArrayLike,
+    hip: ArrayLike,
+    other_hip: ArrayLike,
+    foot_ratio: ArrayLike,
+    elevation_deg: ArrayLike = 0.0,
+) -> FloatArray:
+    """Turn of a foot on the floor about the vertical, from a front view's image points.
+
+    Seen from in front, a foot turning by θ about the vertical moves its toe toward
+    the midline and its heel away by ``foot · sin θ`` across the picture, whatever
+    the camera's height or tilt (depth is not needed), while the shank, vertical in
+    the seated twist test, gives the scale: ``θ = asin(d / (r · s))`` with ``d`` the
+    heel→toe offset toward the midline (px), ``s`` the shank's image length (px) and
+    ``r`` the heel→toe length over the shank length.
+
+    Parameters
+    ----------
+    knee, ankle, heel, toe, hip, other_hip : array_like, shape (..., 2)
+        Image points of one leg, the hip and the opposite hip (which side is medial).
+    foot_ratio : array_like
+        Heel→toe length over knee→ankle length (e.g. from the 3-D landmarks, which
+        keep a person's proportions even where their depth is weak).
+    elevation_deg : array_like
+        The camera's elevation over the feet (:func:`view_elevation`): seen from
+        above, the shank's image shortens by ``cos β`` and the scale with it.
+
+    Returns
+    -------
+    ndarray
+        Degrees, + when the toes point toward the midline (internal rotation for a
+        foot turning with its shank), relative to pointing at the camera; NaN where the
+        offset exceeds the foot's length.
+
+    Notes
+    -----
+    Differences of this angle (from the test's neutral) are what the seated twist
+    protocol reports; the absolute value also holds the body's turn from the camera
+    and the person's natural toe-out. A shank tilted toward or away from the camera
+    by τ (knee flexion ≠ 90°) shortens ``s`` by ``cos τ`` and lengthens the reading
+    of ``sin θ`` by ``1 / cos τ`` (6% at 70° or 110°).
+
+    Examples
+    --------
+    A foot 24 cm long under a 40 cm shank, turned 20° toward the midline, seen from
+    2 m by a 1000 px camera (the left leg: the other hip is on the image's left):
+
+    >>> import numpy as np
+    >>> px = 1000 / 2.0
+    >>> d = 0.24 * np.sin(np.radians(20)) * px
+    >>> turn = foot_turn_front(knee=(0, 0), ankle=(0, 0.40 * px), heel=(d / 2, 0.42 * px),
+    ...                        toe=(-d / 2, 0.46 * px), hip=(0, -200), other_hip=(-100, -200),
+    ...                        foot_ratio=0.24 / 0.40)
+    >>> round(float(turn), 6)
+    20.0
+    """
+    knee, ankle, heel, toe, hip, other_hip = map(_arr, (knee, ankle, heel, toe, hip, other_hip))
+    _check_dims(knee, ankle, heel, toe, hip, other_hip)
+    if knee.shape[-1] != 2:
+        raise ValueError("foot_turn_front takes image (2-D) points")
+    medial = np.sign(other_hip[..., 0] - hip[..., 0])
+    d = (toe[..., 0] - heel[..., 0]) * medial
+    s = _norm(ankle - knee)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x = d * np.cos(np.radians(_arr(elevation_deg))) / (_arr(foot_ratio) * s)
+    return np.degrees(np.arcsin(np.where(np.abs(x) <= 1.0, x, np.nan)))

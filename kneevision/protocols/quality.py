@@ -36,6 +36,8 @@ ADVICE: dict[str, str] = {
     "moving the foot around the heel.",
     "not_twist_test": "For the seated twist test, sit with the knee bent at a right angle, "
     "keep it bent, and turn only the lower leg in and out.",
+    "twist_view": "Film the twist test from the front: phone upright at knee height, about 2 m "
+    "in front, both feet in the picture.",
     "no_still_start": "Hold the foot still, pointing straight ahead, for two seconds before "
     "twisting.",
     "side_missing": "Test both legs (in one clip or one clip per leg) to compare them.",

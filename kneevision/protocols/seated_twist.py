@@ -1,10 +1,22 @@
 """Seated twist test: tibial internal/external rotation range per leg, left against right.
 
-Tibial rotation θ per frame follows DESIGN §2 (foot axis against the thigh,
-seen along the shank; + internal). Per tested leg: neutral θ0 from the still
-start, IR = max(θ − θ0), ER = max(θ0 − θ), total range, twist cycles, and the
-knee flexion held during the test. The left–right IR difference is judged
-against the minimal detectable change.
+The truth is DESIGN §2's θ (the foot's axis against the thigh, seen along the
+shank; + internal). How it is *estimated* depends on the view, chosen by what
+measured best on rendered clips of known twist (``kneevision validate``):
+
+- **front** (and oblique up to 25°): the foot's turn on the floor from the image,
+  :func:`~kneevision.kinematics.angles.foot_turn_front` — the heel→toe offset
+  across the picture against the shank's image length and the person's foot/shank
+  proportion. MediaPipe's 3-D foot direction barely turns when the toes turn in
+  (slope 0.4–0.5 against the truth), its 2-D heel and toe follow the twist.
+- other views: the 3-D formula on world landmarks, flagged as not a recommended
+  set-up.
+
+Per tested leg: neutral θ0 from the still start, IR = max(θ − θ0),
+ER = max(θ0 − θ), total range, twist cycles. The left–right IR difference is
+judged against the minimal detectable change. The knee angle held is read only
+from a side view: from the front it cannot be seen (the shank's tilt toward the
+camera does not change the picture).
 """
 
 from __future__ import annotations
@@ -13,7 +25,12 @@ import math
 
 import numpy as np
 
-from kneevision.kinematics.angles import angle_between, knee_flexion, tibial_rotation
+from kneevision.kinematics.angles import (
+    angle_between,
+    foot_turn_front,
+    knee_flexion,
+    tibial_rotation,
+)
 from kneevision.kinematics.landmarks import SIDES, Side, leg
 from kneevision.kinematics.reps import segment_reps
 from kneevision.kinematics.signals import fill_gaps, lowpass
@@ -38,8 +55,45 @@ MAX_SEGMENT_SWING_DEG = 10.0
 MAX_FLEXION_SPAN_DEG = 30.0
 
 
-def rotation_series(world: np.ndarray, side: Side) -> np.ndarray:
-    """Tibial rotation θ (deg, + internal) of one leg per frame, from world landmarks."""
+#: Views whose image shows the foot turning across the picture (the front-view estimator).
+FRONT_VIEWS = ("front",)
+
+
+def foot_ratio(world: np.ndarray, side: Side) -> float:
+    """Heel→toe over knee→ankle length of one leg (median over frames, 3-D landmarks)."""
+    j = leg(world, side)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = np.linalg.norm(j["toe"] - j["heel"], axis=-1) / np.linalg.norm(
+            j["ankle"] - j["knee"], axis=-1
+        )
+    return float(np.nanmedian(r)) if np.isfinite(r).any() else math.nan
+
+
+def rotation_series(
+    image: np.ndarray, world: np.ndarray, side: Side, view: str, ratio: float | None = None
+) -> np.ndarray:
+    """Tibial rotation θ (deg, + internal) of one leg per frame.
+
+    Parameters
+    ----------
+    image, world : ndarray (T, 33, 2) and (T, 33, 3)
+        Image and world landmarks.
+    side : {"left", "right"}
+    view : str
+        The clip's view: front views use the image estimator, others the 3-D formula.
+    ratio : float, optional
+        The leg's heel→toe / knee→ankle proportion (default: :func:`foot_ratio`).
+
+    Returns
+    -------
+    ndarray (T,)
+        Degrees; only differences from the test's neutral are meaningful.
+    """
+    if view in FRONT_VIEWS:
+        j = leg(image, side)
+        r = foot_ratio(world, side) if ratio is None else ratio
+        return foot_turn_front(j["knee"], j["ankle"], j["heel"], j["toe"], j["hip"],
+                               j["other_hip"], r)  # fmt: skip
     j = leg(world, side)
     return tibial_rotation(j["hip"], j["knee"], j["ankle"], j["heel"], j["toe"], j["other_hip"])
 
@@ -153,7 +207,8 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
     for side in SIDES:
         # Twisting is slow (a cycle takes seconds): a 2.5 Hz low-pass on θ removes the
         # jitter of the short foot vector, which would otherwise bias the peaks upward.
-        theta = lowpass(t, fill_gaps(t, rotation_series(motion.world, side), 0.3), THETA_CUTOFF_HZ)
+        raw = rotation_series(motion.image, motion.world, side, motion.view)
+        theta = lowpass(t, fill_gaps(t, raw, 0.3), THETA_CUTOFF_HZ)
         result.series[f"{side}_tibial_rotation_deg"] = theta
         if not np.isfinite(theta).any():
             result.sides[side] = {"tested": False}
@@ -169,10 +224,12 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
             result.events.append({"time_s": c["bottom_s"], "side": side, "kind": "peak_internal"})
         active = np.abs(rel) > 0.25 * max(ir, er)
         j = leg(motion.world, side)
-        flex = knee_flexion(j["hip"], j["knee"], j["ankle"])
-        flex_med = (
-            float(np.nanmedian(flex[active])) if np.isfinite(flex[active]).any() else math.nan
-        )
+        flex_med = math.nan
+        if motion.view == "side":  # seen from the front the knee's bend is not in the picture
+            ji = leg(motion.image, side)
+            flex = knee_flexion(ji["hip"], ji["knee"], ji["ankle"])
+            if np.isfinite(flex[active]).any():
+                flex_med = float(np.nanmedian(flex[active]))
         swing = _segment_swing(j, active)
         result.sides[side] = {
             "tested": True,
@@ -211,10 +268,27 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
         )
     elif not tested:
         result.quality.append(flag("no_reps", "no twisting of either lower leg was found"))
+    if motion.view not in FRONT_VIEWS and tested:
+        result.quality.append(
+            flag(
+                "twist_view",
+                f"the twist test was filmed from the {motion.view}: tibial rotation is "
+                "measured reliably only from the front",
+            )
+        )
     result.notes = [
-        "Tibial rotation is read from the foot's direction against the thigh, seen along the "
-        "shank (+ internal). It includes ankle and foot motion; printed markers on shin and "
-        "thigh (marker mode) measure the tibia itself.",
+        (
+            "Tibial rotation is read from the foot turning on the floor, seen from the front "
+            "(+ internal): the heel-to-toe line across the picture against the shank. It "
+            "includes ankle and foot motion; printed markers on shin and thigh (marker mode) "
+            "measure the tibia itself."
+            if motion.view in FRONT_VIEWS
+            else "Tibial rotation is read from the 3-D landmarks (the foot's direction against "
+            "the thigh, seen along the shank), which turn too little when the toes turn in: "
+            "film the twist test from the front."
+        ),
+        "The knee angle held during the test is read only from a side view; from the front "
+        "check by eye that the knee stays bent at about 90°.",
         "Reference (Mossberg & Smith 1983, healthy women, seated active rotation): total "
         "≈ 35/40/44° at 70/90/110° knee flexion, external about twice internal.",
     ]
