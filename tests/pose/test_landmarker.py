@@ -100,3 +100,38 @@ def test_flip_average_is_the_same_in_parallel_serially_and_frame_by_frame(shared
         b, switched_b = run(parallel, by_frame)
         assert switched_b == switched
         assert np.array_equal(a, b, equal_nan=True), (parallel, by_frame)
+
+
+def _person(x: float, y: float, size: float = 100.0) -> np.ndarray:
+    """A crude (33, 2) skeleton: every landmark spread around a torso at (x, y)."""
+    rng = np.random.default_rng(int(x))
+    pts = np.column_stack(
+        (x + rng.uniform(-1, 1, 33) * size / 2, y + rng.uniform(-1, 1, 33) * size)
+    )
+    pts[[11, 12, 23, 24]] = [[x - 20, y - 40], [x + 20, y - 40], [x - 15, y + 40], [x + 15, y + 40]]
+    return pts
+
+
+def test_mirrored_pose_averaged_in_is_the_followed_persons():
+    """With several people in the mirror image, the one nearest the followed person (in
+    the frame's own terms) is averaged in; when none is near, the direct pose stands."""
+    from types import SimpleNamespace
+
+    from kneevision.pose.landmarker import FlipAveragedEstimator, PoseFrame
+
+    def pf(image: np.ndarray, people: int = 1) -> PoseFrame:
+        return PoseFrame(image, np.ones(33), np.ones(33), np.zeros((33, 3)), people)
+
+    est = object.__new__(FlipAveragedEstimator)
+    followed = _person(300, 200)
+    est._direct = SimpleNamespace(followed=followed)
+    direct = pf(followed)
+    near, other = pf(_person(304, 202), 2), pf(_person(700, 210), 2)
+    for found in ([other, near], [near, other]):
+        out = est._combine(direct, found)
+        assert np.allclose(out.image, (followed + near.image) / 2) and out.people == 2
+    assert est._combine(direct, [other]) is direct  # someone else: nothing averaged
+    assert est._combine(direct, []) is direct
+    # the direct stream lost the person this frame: matched to where it was last seen
+    out = est._combine(PoseFrame.missing(0), [other, near])
+    assert np.array_equal(out.image, near.image)
