@@ -35,6 +35,8 @@ from kneevision.pose.landmarker import FlipAveragedEstimator, PoseEstimator, Pos
 from kneevision.pose.model import ModelFile
 from kneevision.pose.sequence import MIRROR_PERMUTATION, PoseSequence
 from kneevision.protocols import Motion, Options, Result, prepare
+from kneevision.protocols.validity import measured_errors
+from kneevision.protocols.validity import source as validity_source
 from kneevision.report.overlay import blur_face, draw_overlay
 from kneevision.video.source import (
     VideoInfo,
@@ -412,6 +414,12 @@ def write_outputs(
         },
         "timing": {k: facts.get(k) for k in ("seconds", "fps")},
     }
+    measured = measured_errors(result.protocol, result.view)
+    if measured:
+        summary["measured_error"] = {
+            "source": validity_source(),
+            "metrics": {k: v.to_dict() for k, v in measured.items()},
+        }
     if markers is not None:
         summary["markers"] = {**markers.to_dict(), "settings": marker_track.meta}
         summary["markers"]["markerless_minus_marker_deg"] = {

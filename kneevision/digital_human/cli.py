@@ -113,10 +113,11 @@ def cmd_render(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     """Render the validity matrix, analyse each clip, compare with the truth."""
     from kneevision.digital_human.validate import run_validation
+    from kneevision.protocols.validity import TABLE
 
     table = run_validation(
         Path(args.out), quick=args.quick, protocol=args.protocol, model=args.model,
-        workers=args.workers,
+        workers=args.workers, publish_to=TABLE if args.publish else None,
     )  # fmt: skip
     print(table)
     print(f"✓ {Path(args.out) / 'validity.csv'} and {Path(args.out) / 'validity.md'}")
@@ -171,4 +172,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--protocol", metavar="NAME", help="only this protocol's scenes")
     p.add_argument("--model", default="full", help="pose model (default full)")
     p.add_argument("--workers", type=int, default=1, help="clips rendered in parallel")
+    p.add_argument("--publish", action="store_true",
+                   help="write the measured errors into the package, for summary.json and the "
+                   "report (developers)")  # fmt: skip
     p.set_defaults(func=cmd_validate)

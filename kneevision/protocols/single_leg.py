@@ -72,9 +72,15 @@ def lift_m(world: np.ndarray) -> np.ndarray:
     return foot_low_world(world, "right") - foot_low_world(world, "left")
 
 
-def stance_periods(motion: Motion) -> list[tuple[Side, int, int]]:
-    """Stretches of single-leg stance: ``(stance side, start, stop)`` frame ranges."""
+def stance_periods(motion: Motion, on_step: bool = False) -> list[tuple[Side, int, int]]:
+    """Stretches of single-leg stance: ``(stance side, start, stop)`` frame ranges.
+
+    ``on_step``: the stance foot stands on a step and the free foot hangs *below* it
+    (step-down), so the higher foot is the stance foot.
+    """
     lift = lift_m(motion.world)
+    if on_step:
+        lift = -lift
     dt = float(np.median(np.diff(motion.time_s))) if len(motion) > 1 else 1 / 30
     out = []
     for side, sign in (("right", 1.0), ("left", -1.0)):  # left lifted → right stance
@@ -110,9 +116,15 @@ def _start(motion: Motion, options: Options, name: str) -> tuple[Result, list]:
     """A result with the common flags, and the stance periods (or the forced side)."""
     result = Result(protocol=name, view=motion.view)
     result.quality = common_flags(motion)
-    periods = stance_periods(motion)
+    periods = stance_periods(motion, on_step=name == "step-down")
     if options.side:
         periods = [(options.side, 0, len(motion))]
+    elif name == "step-down" and not periods:
+        # Standing on a step throughout, the free foot hangs only a little below the stance
+        # foot between repetitions: the stance leg is the one higher over the clip.
+        lift = lift_m(motion.world)
+        if np.isfinite(lift).any():
+            periods = [("left" if np.nanmedian(lift) > 0 else "right", 0, len(motion))]
     if not periods:
         result.quality.append(
             flag("no_single_leg", "no stretch of standing on one leg (one foot lifted) was found")

@@ -298,9 +298,10 @@ def render_html(data: ReportData, figures: list[tuple[str, Figure]]) -> str:
         parts.append(
             "<p><a href='overlay.mp4'>Watch the video with the measured legs drawn on it</a></p>"
         )
-    if s.get("notes"):
+    if s.get("notes") or s.get("measured_error"):
         parts.append("<h2>How to read these numbers</h2><ul>")
-        parts += [f"<li>{e(n)}</li>" for n in s["notes"]]
+        parts += [f"<li>{e(n)}</li>" for n in s.get("notes", [])]
+        parts += [f"<li>{e(n)}</li>" for n in measured_error_lines(s)]
         parts.append("</ul>")
     if det.get("reasons"):
         parts.append(
@@ -311,6 +312,25 @@ def render_html(data: ReportData, figures: list[tuple[str, Figure]]) -> str:
     )
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def measured_error_lines(s: dict) -> list[str]:
+    """Sentences stating each metric's error measured on rendered video for this set-up."""
+    me = s.get("measured_error") or {}
+    metrics = me.get("metrics") or {}
+    if not metrics:
+        return []
+    parts = [
+        f"{plots.label_of(m)}: within {v['median_abs']:.1f} (median) and {v['p95_abs']:.1f} "
+        f"(95% of values) of the truth"
+        for m, v in metrics.items()
+    ]
+    return [
+        f"Errors measured on rendered video of a digital human with exactly known angles, "
+        f"for this test seen from the {s.get('view')}: " + "; ".join(parts) + ". A rendered "
+        "body is not a person: real clips can be worse. Source: " + str(me.get("source", ""))
+        + "."
+    ]
 
 
 # --- PDF ----------------------------------------------------------------------------------
