@@ -30,6 +30,7 @@ from kneevision.kinematics.signals import OneEuroFilter
 from kneevision.pipeline import facing_camera, live_labels
 from kneevision.pose.landmarker import FlipAveragedEstimator, PoseEstimator, PoseFrame
 from kneevision.pose.model import ModelFile
+from kneevision.protocols.quality import TWIST_SETUP
 from kneevision.protocols.seated_twist import rotation_series
 from kneevision.report.overlay import draw_overlay
 from kneevision.style import WARNING_BGR
@@ -180,7 +181,10 @@ class TwistGuide:
     def prompt(self) -> str:
         """What to do now, or the result."""
         if self.step == 0:
-            return "Seated twist: sit still, foot straight ahead, press c to calibrate"
+            return (
+                f"Set-up: {TWIST_SETUP}\n"
+                "Seated twist: sit still, foot straight ahead, press c to calibrate"
+            )
         if self.step <= len(self.STEPS):
             side, direction = self.STEPS[self.step - 1]
             return f"{side} leg: twist the foot {direction}ward as far as you can"
@@ -402,7 +406,7 @@ class LiveSession:
         if self.state.recording:
             lines.append("REC")
         if self.guide is not None:
-            lines.append(self.guide.prompt())
+            lines += self.guide.prompt().split("\n")
         hints = capture_hints(pf, self.info.width, self.info.height)
         if any(warn.values()):
             hints.insert(0, "Knee caving in!")

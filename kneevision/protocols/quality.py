@@ -11,6 +11,10 @@ import numpy as np
 from kneevision.kinematics.signals import valid_runs
 from kneevision.protocols.base import Motion
 
+#: The seated twist test's camera placement: where its estimate measured best on renders
+#: (``kneevision validate``); the advice, the live guide and the report say it.
+TWIST_SETUP = "phone upright at knee height, level, about 2 m in front, both feet in view"
+
 #: How to film better when a flag is raised.
 ADVICE: dict[str, str] = {
     "few_pose_frames": "Keep the whole body in the picture, in good light, for the whole clip.",
@@ -36,8 +40,7 @@ ADVICE: dict[str, str] = {
     "moving the foot around the heel.",
     "not_twist_test": "For the seated twist test, sit with the knee bent at a right angle, "
     "keep it bent, and turn only the lower leg in and out.",
-    "twist_view": "Film the twist test from the front: phone upright at knee height, about 2 m "
-    "in front, both feet in the picture.",
+    "twist_view": f"Film the twist test from the front: {TWIST_SETUP}.",
     "no_still_start": "Hold the foot still, pointing straight ahead, for two seconds before "
     "twisting.",
     "side_missing": "Test both legs (in one clip or one clip per leg) to compare them.",

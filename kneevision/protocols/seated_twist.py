@@ -35,7 +35,7 @@ from kneevision.kinematics.landmarks import SIDES, Side, leg
 from kneevision.kinematics.reps import segment_reps
 from kneevision.kinematics.signals import fill_gaps, lowpass
 from kneevision.protocols.base import Motion, Options, Result, aggregate, asymmetry_table
-from kneevision.protocols.quality import common_flags, flag
+from kneevision.protocols.quality import TWIST_SETUP, common_flags, flag
 
 METRICS = (
     "internal_rotation_deg",
@@ -289,6 +289,7 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
         ),
         "The knee angle held during the test is read only from a side view; from the front "
         "check by eye that the knee stays bent at about 90°.",
+        f"Recommended set-up for this test: {TWIST_SETUP}.",
         "Reference (Mossberg & Smith 1983, healthy women, seated active rotation): total "
         "≈ 35/40/44° at 70/90/110° knee flexion, external about twice internal.",
     ]
