@@ -117,7 +117,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     table = run_validation(
         Path(args.out), quick=args.quick, protocol=args.protocol, model=args.model,
-        workers=args.workers, publish_to=TABLE if args.publish else None,
+        workers=args.workers, publish_to=TABLE if args.publish else None, fast=args.fast,
+        renders_dir=args.renders,
     )  # fmt: skip
     print(table)
     print(f"✓ {Path(args.out) / 'validity.csv'} and {Path(args.out) / 'validity.md'}")
@@ -172,6 +173,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--protocol", metavar="NAME", help="only this protocol's scenes")
     p.add_argument("--model", default="full", help="pose model (default full)")
     p.add_argument("--workers", type=int, default=1, help="clips rendered in parallel")
+    p.add_argument("--fast", action="store_true",
+                   help="analyse with the single-pass pose, to compare")  # fmt: skip
+    p.add_argument("--renders", metavar="DIR",
+                   help="rendered clips folder to use and keep (default OUT/renders)")  # fmt: skip
     p.add_argument("--publish", action="store_true",
                    help="write the measured errors into the package, for summary.json and the "
                    "report (developers)")  # fmt: skip

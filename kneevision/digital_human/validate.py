@@ -189,13 +189,15 @@ def _render_case(case: Case, folder: Path) -> Path:
 NAMED = ("step-down", "ankle")
 
 
-def _analyze(clip: Path, out: Path, model: str, protocol: str) -> dict:
+def _analyze(clip: Path, out: Path, model: str, protocol: str, fast: bool = False) -> dict:
     from kneevision.cli import main
 
     args = ["analyze", str(clip), "--out", str(out), "-q", "--no-report", "--no-overlay",
             "--model", model]  # fmt: skip
     if protocol in NAMED:
         args += ["--protocol", protocol]
+    if fast:
+        args.append("--fast")
     code = main(args)
     if code != 0:
         return {}
@@ -347,14 +349,17 @@ def publish(rows: list[dict], clip_rows: list[dict], path: Path) -> Path:
 
 def run_validation(
     out: Path, *, quick: bool = False, protocol: str | None = None, model: str = "full",
-    workers: int = 1, publish_to: Path | None = None,
+    workers: int = 1, publish_to: Path | None = None, fast: bool = False,
+    renders_dir: Path | None = None,
 ) -> str:  # fmt: skip
     """Render, analyse and compare every case; write the tables; return the Markdown table.
 
-    ``publish_to``: also write the error table the analysis reads (:func:`publish`).
+    ``publish_to``: also write the error table the analysis reads (:func:`publish`);
+    ``fast``: analyse with the single-pass pose (``analyze --fast``); ``renders_dir``:
+    where the rendered clips are (and are kept for another run), default ``out/renders``.
     """
     out = Path(out)
-    renders, analyses = out / "renders", out / "analyses"
+    renders, analyses = Path(renders_dir or out / "renders"), out / "analyses"
     renders.mkdir(parents=True, exist_ok=True)
     cases = matrix(quick, protocol)
     if not cases:
@@ -369,7 +374,7 @@ def run_validation(
     rows, clip_rows = [], []
     for case, clip in zip(cases, clips, strict=True):
         truth = json.loads(clip.with_suffix(".truth.json").read_text())
-        summary = _analyze(clip, analyses, model, truth["protocol"])
+        summary = _analyze(clip, analyses, model, truth["protocol"], fast)
         metric_rows, checks = compare(summary, truth)
         base = {"clip": case.name, "scene": case.scene, "body": case.options.body,
                 "setup": case.setup, "advised": case.advised}  # fmt: skip
