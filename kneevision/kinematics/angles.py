@@ -89,6 +89,50 @@ def knee_flexion(hip: ArrayLike, knee: ArrayLike, ankle: ArrayLike) -> FloatArra
     return angle_between(knee - hip, ankle - knee)
 
 
+def knee_flexion_foreshortened(
+    hip: ArrayLike,
+    knee: ArrayLike,
+    ankle: ArrayLike,
+    thigh_ref: ArrayLike,
+    shank_ref: ArrayLike,
+) -> FloatArray:
+    """Knee flexion seen from the front, from how much thigh and shank shorten in the image.
+
+    Seen from in front, a thigh tilted toward the camera by α shows ``cos α`` of its
+    standing image length, and so does the shank: flexion ``= acos(t / t₀) + acos(s /
+    s₀)`` with ``t, s`` the thigh's and shank's image lengths and ``t₀, s₀`` their
+    lengths standing. It assumes the thigh and the shank lean to opposite sides of the
+    vertical (knee in front of both hip and ankle), as in squats.
+
+    Parameters
+    ----------
+    hip, knee, ankle : array_like, shape (..., 2)
+        Image points of one leg.
+    thigh_ref, shank_ref : array_like
+        The segments' image lengths standing straight, pixels.
+
+    Returns
+    -------
+    ndarray
+        Degrees, ≥ 0; a segment longer than its reference counts as upright.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> c = np.cos(np.radians([30.0, 40.0]))  # thigh tilted 30°, shank 40°: 70° of flexion
+    >>> flex = knee_flexion_foreshortened((0, 0), (0, 100 * c[0]), (0, 100 * c[0] + 90 * c[1]),
+    ...                                   100.0, 90.0)
+    >>> round(float(flex), 6)
+    70.0
+    """
+    hip, knee, ankle = map(_arr, (hip, knee, ankle))
+    _check_dims(hip, knee, ankle)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.clip(_norm(knee - hip) / _arr(thigh_ref), -1.0, 1.0)
+        s = np.clip(_norm(ankle - knee) / _arr(shank_ref), -1.0, 1.0)
+    return np.degrees(np.arccos(t) + np.arccos(s))
+
+
 def fppa(
     hip: ArrayLike,
     knee: ArrayLike,

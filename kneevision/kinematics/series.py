@@ -11,7 +11,13 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from kneevision.kinematics.angles import _unit, fppa, knee_flexion
+from kneevision.kinematics.angles import (
+    _unit,
+    angle_between,
+    fppa,
+    knee_flexion,
+    knee_flexion_foreshortened,
+)
 from kneevision.kinematics.landmarks import SIDES, leg
 from kneevision.kinematics.signals import fill_gaps, lowpass, mask_low_visibility
 
@@ -133,6 +139,37 @@ def estimate_view(image: FloatArray, world: FloatArray | None = None) -> View:
     return "oblique"
 
 
+#: Standing frames: thighs within this of vertical in 3-D and the leg this near its
+#: longest in the picture.
+STANDING_THIGH_DEG = 25.0
+STANDING_LEG_FRACTION = 0.97
+
+
+def standing_lengths(
+    img: dict[str, FloatArray], wld: dict[str, FloatArray]
+) -> tuple[float, float] | None:
+    """One leg's thigh and shank image lengths standing straight (median, px), if it stood.
+
+    Standing frames are those whose hip→ankle image length is within 3% of its 95th
+    percentile while the 3-D thigh is near vertical; None when there are fewer than five
+    (a seated clip, or one that starts and ends at the bottom).
+    """
+    leg_px = np.linalg.norm(img["ankle"] - img["hip"], axis=-1)
+    if not np.isfinite(leg_px).any():
+        return None
+    incl = angle_between(wld["knee"] - wld["hip"], np.broadcast_to([0.0, 1.0, 0.0],
+                                                                  wld["hip"].shape))  # fmt: skip
+    with np.errstate(invalid="ignore"):
+        standing = (leg_px >= STANDING_LEG_FRACTION * np.nanpercentile(leg_px, 95)) & (
+            incl < STANDING_THIGH_DEG
+        )
+    if standing.sum() < 5:
+        return None
+    thigh = np.linalg.norm(img["knee"] - img["hip"], axis=-1)[standing]
+    shank = np.linalg.norm(img["ankle"] - img["knee"], axis=-1)[standing]
+    return float(np.nanmedian(thigh)), float(np.nanmedian(shank))
+
+
 def frame_angles(
     image: FloatArray,
     world: FloatArray,
@@ -147,9 +184,11 @@ def frame_angles(
     world : ndarray, shape (T, 33, 3)
         Cleaned world landmarks (metres).
     view : {"front", "side", "oblique", "unknown"}
-        From a side view knee flexion is measured in the image plane (2-D);
-        otherwise in 3-D from the world landmarks, which does not depend on
-        where the camera stands.
+        From a side view knee flexion is measured in the image plane (2-D); from
+        the front, when the clip has standing frames, from the foreshortening of
+        thigh and shank against their standing lengths
+        (:func:`~kneevision.kinematics.angles.knee_flexion_foreshortened`);
+        otherwise in 3-D from the world landmarks.
 
     Returns
     -------
@@ -163,6 +202,13 @@ def frame_angles(
         img, wld = leg(image, side), leg(world, side)
         src = img if view == "side" else wld
         out[f"{side}_knee_flexion_deg"] = knee_flexion(src["hip"], src["knee"], src["ankle"])
+        ref = standing_lengths(img, wld) if view == "front" else None
+        if ref is not None:
+            # From the front the 3-D depth is weak (rendered squats read 31° at a true 70°):
+            # how much thigh and shank shorten in the picture tells more.
+            out[f"{side}_knee_flexion_deg"] = knee_flexion_foreshortened(
+                img["hip"], img["knee"], img["ankle"], *ref
+            )
     for side in SIDES:
         img = leg(image, side)
         out[f"{side}_fppa_deg"] = fppa(img["hip"], img["knee"], img["ankle"], img["other_hip"])

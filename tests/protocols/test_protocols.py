@@ -51,10 +51,12 @@ def test_squat_front_reps_fppa_kasr_flexion_and_asymmetry():
         for x, (start, _, end) in zip(reps, scene.reps, strict=True):
             assert start < x["bottom_s"] < end
             i = frame_at(motion, x["bottom_s"])
-            # 3-D flexion is the included angle, which also holds the abduction
+            # From the front, flexion comes from how much thigh and shank shorten in the
+            # picture; perspective (the knees come 0.3 m nearer the camera at the bottom)
+            # reads it up to 6° high on this synthetic squat (renders: 2–4° low).
             w = leg(scene.world[i], side)
             included = float(knee_flexion(w["hip"], w["knee"], w["ankle"]))
-            assert abs(x["peak_knee_flexion_deg"] - included) < 1.5
+            assert abs(x["peak_knee_flexion_deg"] - included) < 7.0
             # FPPA at peak flexion equals the exact image FPPA of that frame
             j = leg(exact.image, side)
             true = float(fppa(j["hip"][i], j["knee"][i], j["ankle"][i], j["other_hip"][i]))
@@ -115,7 +117,7 @@ def test_single_leg_squat_stance_leg_and_fppa(stance):
         assert abs(x["fppa_at_peak_flexion_deg"] - true[i]) < 1.0
         w = leg(scene.world[i], stance)
         included = float(knee_flexion(w["hip"], w["knee"], w["ankle"]))
-        assert abs(x["peak_knee_flexion_deg"] - included) < 2.0
+        assert abs(x["peak_knee_flexion_deg"] - included) < 6.0  # foreshortening, see above
         assert abs(x["pelvic_drop_deg"]) < 2.0  # the synthetic pelvis stays level
     assert "side_missing" in r.flag_codes()
 
@@ -169,7 +171,7 @@ def test_seated_twist_ranges_cycles_and_verdict():
         assert abs(s["external_rotation_deg"]["value"] - er) < 2.0
         assert abs(s["total_rotation_deg"]["value"] - ir - er) < 3.0
         assert s["cycles"]["value"] == 3
-        assert abs(s["knee_flexion_deg"]["value"] - 90.0) < 2.0
+        assert math.isnan(s["knee_flexion_deg"]["value"])  # not in a front view's picture
         assert len(rows(r, side)) == 3
     a = r.asymmetry["internal_rotation_deg"]
     assert a["difference"] == pytest.approx(-12.0, abs=2.0)
@@ -179,10 +181,12 @@ def test_seated_twist_ranges_cycles_and_verdict():
 
 
 def test_seated_twist_accuracy_over_noise_draws():
-    """20 draws of 0.5 px / 3 mm noise: exact without noise, peaks biased < 1° with it.
+    """20 draws of 0.5 px / 3 mm noise, front camera at knee height, 3 m.
 
-    Measured: noise-free error < 0.05°; noisy median error +0.5°, 95th percentile
-    of |error| 1.1°, worst 2.1° (the maximum of a noisy curve reads high).
+    The front-view estimate reads the foot across the picture: perspective (the toes
+    nearer the camera than the heel) makes it read 0.5–1.3° high without noise.
+    Measured with noise: median error +1.4°, 95th percentile of |error| 1.9°, worst
+    2.0° (the maximum of a noisy curve reads high as well).
     """
     scene = S.seated_twist_scene(internal_deg={"left": 12.0, "right": 24.0}, external_deg=30.0)
     truth = {"left": (12.0, 30.0), "right": (24.0, 30.0)}
@@ -199,12 +203,12 @@ def test_seated_twist_accuracy_over_noise_draws():
             )
         ]
 
-    assert np.abs(errors(scene.observe(cam))).max() < 0.05
+    assert np.abs(errors(scene.observe(cam))).max() < 1.5
     e = np.array(
         [errors(scene.observe(cam, noise_px=0.5, noise_m=0.003, seed=k)) for k in range(20)]
     )
-    assert abs(np.median(e)) < 1.0
-    assert np.percentile(np.abs(e), 95) < 1.5 and np.abs(e).max() < 2.5
+    assert abs(np.median(e)) < 2.0
+    assert np.percentile(np.abs(e), 95) < 2.5 and np.abs(e).max() < 3.0
 
 
 def test_seated_twist_flags_knee_angle_and_small_difference():
@@ -212,7 +216,10 @@ def test_seated_twist_flags_knee_angle_and_small_difference():
         knee_flexion_deg=55.0, internal_deg=20.0, external_deg=25.0, together=True
     )
     _, r = analyse(scene, FRONT, protocol="seated-twist")
-    assert "knee_angle_off" in r.flag_codes()
+    assert "knee_angle_off" not in r.flag_codes()  # the knee's bend is not seen from the front
+    _, side_on = analyse(scene, SIDE, protocol="seated-twist")
+    assert "knee_angle_off" in side_on.flag_codes()  # from the side it is
+    assert "twist_view" in side_on.flag_codes()  # but the twist is not measured well there
     a = r.asymmetry["internal_rotation_deg"]
     assert a["exceeds_mdc"] is False and "within measurement error" in a["verdict"]
 
