@@ -69,15 +69,23 @@ def far_leg(motion: Motion) -> str:
     return min(vis, key=lambda s: vis[s])
 
 
+#: Repetitions less deep than this fraction of the set's deepest are not counted.
+SHALLOW_FRACTION = 1 / 3
+
+
 def find_reps(motion: Motion) -> list[Rep]:
-    """Repetitions: full down-and-up excursions of the hips (≥ 10 % of leg length, ≥ 1 s).
+    """Repetitions: full down-and-up excursions of the hips (≥ 10 % of leg length, ≥ 1 s,
+    at least a third as deep as the deepest of the clip).
 
     The hip height is used rather than knee flexion because it is seen from any
     view and does not depend on the far leg, often hidden from the side.
     """
-    return segment_reps(
-        motion.time_s, hip_depth_pct(motion), min_excursion=10.0, min_duration_s=1.0
-    )
+    depth = hip_depth_pct(motion)
+    reps = segment_reps(motion.time_s, depth, min_excursion=10.0, min_duration_s=1.0)
+    # A dip far shallower than the set's deepest repetition is not one: re-racking a
+    # bar, stepping or shifting weight (the barbell clip's re-rack: 18% against 74%).
+    deepest = max((float(depth[r.bottom]) for r in reps), default=0.0)
+    return [r for r in reps if depth[r.bottom] >= SHALLOW_FRACTION * deepest]
 
 
 def side_metrics(motion: Motion, rep: Rep, side: str, front: bool) -> dict:
