@@ -12,11 +12,12 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from kneevision.digital_human.assets import SEGMENT_NAMES
 from kneevision.digital_human.body import PosedBody, RestBody
-from kneevision.digital_human.render import Mesh
+from kneevision.digital_human.render import Mesh, PhoneCamera
+from kneevision.markers.calibration import Intrinsics
 from kneevision.markers.core import MARKER_IDS, marker_image
 
 FloatArray = NDArray[np.float64]
@@ -96,3 +97,63 @@ def marker_meshes(rest: RestBody, posed: PosedBody, size_mm: float | None) -> tu
 def true_marker_axes(rest: RestBody, posed: PosedBody) -> dict[int, FloatArray]:
     """Each card's axes (columns x left, y up, z out) in the world, for checks."""
     return {mid: posed.rotations[seg] @ axes for mid, (seg, _c, axes) in _rest_cards(rest).items()}
+
+
+def render_intrinsics(camera: PhoneCamera) -> Intrinsics:
+    """The render's exact pinhole camera as ``kneevision markers calibrate`` would write it.
+
+    The renderer puts the principal point at the frame's centre with pixel ``i``
+    covering ``[i, i+1)``; OpenCV puts pixel centres on integers, so the centre is
+    at ``(width − 1) / 2``. No distortion.
+
+    Parameters
+    ----------
+    camera : PhoneCamera
+        The camera the clip was rendered with.
+
+    Returns
+    -------
+    Intrinsics
+        Save it with :meth:`~kneevision.markers.calibration.Intrinsics.save` and pass
+        it to ``kneevision analyze --intrinsics``.
+    """
+    f = float(camera.focal_px)
+    cx, cy = (camera.width - 1) / 2, (camera.height - 1) / 2
+    return Intrinsics(
+        width=camera.width,
+        height=camera.height,
+        camera_matrix=[[f, 0.0, cx], [0.0, f, cy], [0.0, 0.0, 1.0]],
+        dist_coeffs=[0.0] * 5,
+        rms_px=0.0,
+        views=0,
+        square_mm=0.0,
+        source="digital human render (exact)",
+    )
+
+
+def rotation_errors(time_s: ArrayLike, measured: ArrayLike, truth: ArrayLike) -> FloatArray:
+    """Per-frame error of a tibial rotation series, both taken from their own neutral.
+
+    The marker track starts from an arbitrary zero (its first frame with both
+    markers) and the seated twist protocol reports rotation from the neutral of
+    the still start (:func:`~kneevision.protocols.seated_twist.neutral`); the
+    truth (``<side>_shank_rotation_deg``) is referred to its neutral the same way.
+
+    Parameters
+    ----------
+    time_s, measured, truth : array_like, shape (T,)
+        Frame times, the measured series (NaN where missing) and the true one.
+
+    Returns
+    -------
+    ndarray, shape (T,)
+        ``(measured − neutral) − (truth − neutral)``, degrees; NaN where either is.
+    """
+    from kneevision.protocols.seated_twist import neutral
+
+    t = np.asarray(time_s, dtype=float)
+    m = np.asarray(measured, dtype=float)
+    g = np.asarray(truth, dtype=float)
+    m0, _ = neutral(t, m)
+    g0, _ = neutral(t, g)
+    return (m - m0) - (g - g0)

@@ -300,16 +300,63 @@ def _box(px: FloatArray, w: int, h: int) -> tuple[int, int, int, int] | None:
 
 
 def _sample(tex: NDArray[np.uint8], st: FloatArray) -> NDArray[np.float32]:
-    """Bilinear texture lookup; ``st`` in [0, 1]² (s right, t down); linear light."""
+    """Texture averaged over each sample's footprint, as a camera pixel integrates light.
+
+    A point lookup in a texture finer than the raster aliases: the printed edges
+    land on the sampling grid, and a marker's corners then move by hundredths of a
+    pixel with its angle (an ArUco pose needs them to a few hundredths). So each
+    sample integrates the texture over the area it stands for. The samples of one
+    textured quad lie on the projected (supersampled) pixel grid, so a sample's two
+    nearest non-parallel neighbours in texture space span its footprint; the texture
+    is integrated over the box bounding that parallelogram with a summed-area table,
+    which is exact for a printed pattern of uniform texels.
+
+    Parameters
+    ----------
+    tex : ndarray (H, W) uint8
+        Grey texture, display-encoded (gamma 2.2).
+    st : ndarray (N, 2)
+        Every visible sample of one quad, in [0, 1]² (s right, t down).
+
+    Returns
+    -------
+    ndarray (N,) float32
+        Linear-light albedo.
+    """
+    from scipy.spatial import cKDTree
+
     th, tw = tex.shape
-    x = np.clip(st[:, 0] * tw - 0.5, 0, tw - 1.001)
-    y = np.clip(st[:, 1] * th - 0.5, 0, th - 1.001)
-    xi, yi = x.astype(int), y.astype(int)
-    fx, fy = x - xi, y - yi
-    t = (tex.astype(np.float32) / 255.0) ** 2.2
-    top = t[yi, xi] * (1 - fx) + t[yi, xi + 1] * fx
-    bot = t[yi + 1, xi] * (1 - fx) + t[yi + 1, xi + 1] * fx
-    return top * (1 - fy) + bot * fy
+    sat = np.zeros((th + 1, tw + 1))
+    sat[1:, 1:] = ((tex.astype(np.float64) / 255.0) ** 2.2).cumsum(axis=0).cumsum(axis=1)
+    st = np.asarray(st, dtype=float).reshape(-1, 2)
+    n = len(st)
+    half = np.zeros((n, 2))
+    if n >= 3:
+        _, idx = cKDTree(st).query(st, k=min(7, n))
+        off = st[idx[:, 1:]] - st[:, None, :]  # nearest first
+        a, others = off[:, 0], off[:, 1:]
+        cos = np.abs(np.einsum("nkj,nj->nk", others, a)) / (
+            np.linalg.norm(others, axis=2) * np.linalg.norm(a, axis=1)[:, None] + 1e-30
+        )
+        apart = cos < 0.8
+        b = others[np.arange(n), np.argmax(apart, axis=1)]
+        b = np.where(apart.any(axis=1)[:, None], b, a[:, ::-1] * [1.0, -1.0])
+        half = (np.abs(a) + np.abs(b)) / 2 * [tw, th]
+    half = np.maximum(half, 0.5)  # at least one texel: the pattern is uniform within one
+    x, y = st[:, 0] * tw, st[:, 1] * th
+    x0, x1 = np.clip(x - half[:, 0], 0, tw), np.clip(x + half[:, 0], 0, tw)
+    y0, y1 = np.clip(y - half[:, 1], 0, th), np.clip(y + half[:, 1], 0, th)
+
+    def integral(u: FloatArray, v: FloatArray) -> FloatArray:
+        # The summed-area table is bilinear within a texel: exact for uniform texels.
+        i, j = np.minimum(u.astype(int), tw - 1), np.minimum(v.astype(int), th - 1)
+        fu, fv = u - i, v - j
+        return (sat[j, i] * (1 - fu) + sat[j, i + 1] * fu) * (1 - fv) + (
+            sat[j + 1, i] * (1 - fu) + sat[j + 1, i + 1] * fu
+        ) * fv
+
+    total = integral(x1, y1) - integral(x0, y1) - integral(x1, y0) + integral(x0, y0)
+    return (total / np.maximum((x1 - x0) * (y1 - y0), 1e-12)).astype(np.float32)
 
 
 def _vertex_normals(v: FloatArray, faces: NDArray) -> NDArray[np.float32]:

@@ -103,8 +103,10 @@ def write_sheet(path: str | Path, size_mm: float = 40.0) -> Path:
         "above the kneecap.",
         "4. Tape each flat and upright, its top toward the hip; do not cover the black "
         "square or its white margin.",
-        "5. Film from the front at knee height, about half a metre away; hold still, then "
-        "twist the foot in and out, thigh still.",
+        "5. Film from the front with the phone about 1 m high, 0.8 m from the knees, looking "
+        "down at them.",
+        "6. Both markers in view (the thigh one faces up)? Hold still, then twist the foot in "
+        "and out, thigh still.",
     ]
     for i, text in enumerate(steps):
         fig.text(20 / W, (48 - 6 * i) / H, text, fontsize=7.5)
