@@ -337,37 +337,40 @@ def pelvic_drop(
     return np.degrees(np.arcsin(np.clip(drop, -1.0, 1.0)))
 
 
-def view_elevation(
-    knee: ArrayLike, ankle: ArrayLike, heel: ArrayLike, toe: ArrayLike, foot_ratio: ArrayLike
+def seated_view_elevation(
+    hip: ArrayLike,
+    knee: ArrayLike,
+    ankle: ArrayLike,
+    thigh_length: ArrayLike,
+    shank_length: ArrayLike,
 ) -> FloatArray:
-    """How far above the feet the camera looks down on them, from a front view.
+    """How far above the knees a front camera looks down on a seated person (degrees).
 
-    A foot of length ``r·L`` on the floor, turned θ from the camera's direction, under
-    a vertical shank of length ``L``, seen from an elevation β, shows across the
-    picture ``a = dx / (r s) = sin θ / cos β`` and down it ``b = dy / (r s) = cos θ ·
-    tan β`` (``s`` the shank's image length, shortened by ``cos β``). Since
-    ``sin²θ + cos²θ = 1``, ``c = cos²β`` solves ``a² c² − (a² + b² + 1) c + 1 = 0``.
+    Sitting, the thigh is horizontal and points at the camera, the shank hangs
+    vertical: seen from an elevation β the thigh shows ``sin β`` of its length down the
+    picture and the shank ``cos β``, so ``β = atan2(t / T, s / S)`` with ``t, s`` their
+    vertical image extents and ``T, S`` their real lengths (or any two numbers in the
+    same ratio, e.g. from the 3-D landmarks).
 
     Parameters
     ----------
-    knee, ankle, heel, toe : array_like, shape (..., 2)
+    hip, knee, ankle : array_like, shape (..., 2)
         Image points of one leg.
-    foot_ratio : array_like
-        Heel→toe length over knee→ankle length.
+    thigh_length, shank_length : array_like
+        The segments' lengths (same unit).
 
     Returns
     -------
     ndarray
-        Degrees, ≥ 0 (0: the camera at foot level); NaN where the points do not fit.
+        Degrees in [0, 90].
     """
-    knee, ankle, heel, toe = map(_arr, (knee, ankle, heel, toe))
-    s = _norm(ankle - knee) * _arr(foot_ratio)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        a2 = ((toe[..., 0] - heel[..., 0]) / s) ** 2
-        b2 = ((toe[..., 1] - heel[..., 1]) / s) ** 2
-        q = a2 + b2 + 1.0
-        c = np.where(a2 > 1e-9, (q - np.sqrt(np.maximum(q * q - 4 * a2, 0.0))) / (2 * a2), 1 / q)
-    return np.degrees(np.arccos(np.sqrt(np.clip(c, 0.0, 1.0))))
+    hip, knee, ankle = map(_arr, (hip, knee, ankle))
+    _check_dims(hip, knee, ankle)
+    # Vertical image components only: a body turned from the camera shows its thigh
+    # across the picture too, which is not elevation.
+    t = np.abs(knee[..., 1] - hip[..., 1]) / _arr(thigh_length)
+    s = np.abs(ankle[..., 1] - knee[..., 1]) / _arr(shank_length)
+    return np.degrees(np.arctan2(t, s))
 
 
 def foot_turn_front(
@@ -397,8 +400,8 @@ def foot_turn_front(
         Heel→toe length over knee→ankle length (e.g. from the 3-D landmarks, which
         keep a person's proportions even where their depth is weak).
     elevation_deg : array_like
-        The camera's elevation over the feet (:func:`view_elevation`): seen from
-        above, the shank's image shortens by ``cos β`` and the scale with it.
+        The camera's elevation over the legs (:func:`seated_view_elevation`): seen
+        from above, the shank's image shortens by ``cos β`` and the scale with it.
 
     Returns
     -------

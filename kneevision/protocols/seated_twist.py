@@ -29,6 +29,7 @@ from kneevision.kinematics.angles import (
     angle_between,
     foot_turn_front,
     knee_flexion,
+    seated_view_elevation,
     tibial_rotation,
 )
 from kneevision.kinematics.landmarks import SIDES, Side, leg
@@ -69,6 +70,16 @@ def foot_ratio(world: np.ndarray, side: Side) -> float:
     return float(np.nanmedian(r)) if np.isfinite(r).any() else math.nan
 
 
+def elevation(image: np.ndarray, world: np.ndarray, side: Side) -> float:
+    """The front camera's elevation over one seated leg (median over frames, degrees)."""
+    ji, jw = leg(image, side), leg(world, side)
+    lengths = [
+        np.linalg.norm(jw[b] - jw[a], axis=-1) for a, b in (("hip", "knee"), ("knee", "ankle"))
+    ]
+    beta = seated_view_elevation(ji["hip"], ji["knee"], ji["ankle"], *lengths)
+    return float(np.nanmedian(beta)) if np.isfinite(beta).any() else 0.0
+
+
 def rotation_series(
     image: np.ndarray, world: np.ndarray, side: Side, view: str, ratio: float | None = None
 ) -> np.ndarray:
@@ -93,7 +104,7 @@ def rotation_series(
         j = leg(image, side)
         r = foot_ratio(world, side) if ratio is None else ratio
         return foot_turn_front(j["knee"], j["ankle"], j["heel"], j["toe"], j["hip"],
-                               j["other_hip"], r)  # fmt: skip
+                               j["other_hip"], r, elevation(image, world, side))  # fmt: skip
     j = leg(world, side)
     return tibial_rotation(j["hip"], j["knee"], j["ankle"], j["heel"], j["toe"], j["other_hip"])
 
