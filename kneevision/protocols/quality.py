@@ -58,8 +58,9 @@ ADVICE: dict[str, str] = {
     "sheet shows, and give the printed size with --marker-size-mm.",
     "markers_small": "Film closer, in 4K, or print larger markers (kneevision markers print "
     "--size-mm 50).",
-    "markers_hidden": "Keep both markers flat, facing the camera and uncovered; film from "
-    "about half a metre at knee height.",
+    "markers_hidden": "Keep both markers flat and uncovered; film from about 1 m high, "
+    "0.8 m in front of the knees, looking down: seated, the thigh marker faces the ceiling "
+    "and is edge-on from knee height.",
 }
 
 
