@@ -31,7 +31,9 @@ import numpy as np
 
 from kneevision.digital_human.clip import RenderOptions, render_scene
 from kneevision.digital_human.render import Lighting, PhoneCamera
-from kneevision.kinematics.landmarks import SIDES
+from kneevision.kinematics.landmarks import JOINTS, SIDES
+from kneevision.pose.sequence import N_LANDMARKS
+from kneevision.protocols.base import leg_length_px
 
 #: Repetition metric in summary.json → (truth series without the side prefix, how read).
 REP_TRUTH: dict[str, tuple[str, str]] = {
@@ -43,7 +45,10 @@ REP_TRUTH: dict[str, tuple[str, str]] = {
     "knee_ankle_separation_ratio": ("knee_ankle_separation_ratio", "at_peak"),
     "pelvic_drop_deg": ("pelvic_drop_deg", "at_peak"),
     "shank_angle_deg": ("shank_angle_deg", "max"),
+    "depth_pct_leg": ("hip_depth_pct_leg", "at_peak"),
 }
+#: Truth series that belong to the body, not to one leg.
+SHARED = ("knee_ankle_separation_ratio", "hip_depth_pct_leg")
 TWIST_METRICS = ("internal_rotation_deg", "external_rotation_deg", "total_rotation_deg")
 
 
@@ -189,9 +194,14 @@ def _render_case(case: Case, folder: Path) -> Path:
 NAMED = ("step-down", "ankle")
 
 
-def _analyze(clip: Path, out: Path, model: str, protocol: str, fast: bool = False) -> dict:
+def _analyze(
+    clip: Path, out: Path, model: str, protocol: str, fast: bool = False, reuse: bool = False
+) -> dict:
     from kneevision.cli import main
 
+    done = out / f"{clip.stem}_kneevision" / "summary.json"
+    if reuse and done.is_file():  # the same clip analysed before (e.g. to re-score it)
+        return json.loads(done.read_text())
     args = ["analyze", str(clip), "--out", str(out), "-q", "--no-report", "--no-overlay",
             "--model", model]  # fmt: skip
     if protocol in NAMED:
@@ -204,11 +214,25 @@ def _analyze(clip: Path, out: Path, model: str, protocol: str, fast: bool = Fals
     return json.loads((out / f"{clip.stem}_kneevision" / "summary.json").read_text())
 
 
+def truth_image(truth: dict) -> np.ndarray:
+    """The true 2-D joint positions as a landmark array (T, 33, 2), NaN elsewhere."""
+    out = np.full((truth["frames"], N_LANDMARKS, 2), np.nan)
+    for name, idx in JOINTS.items():
+        for side in SIDES:
+            out[:, idx[side]] = np.asarray(truth["projections_px"][f"{side}_{name}"], float)
+    return out
+
+
 def compare(summary: dict, truth: dict) -> tuple[list[dict], dict]:
     """Metric rows (truth, measured, error) and the clip's checks for one analysed clip."""
     series = {k: np.array([np.nan if x is None else x for x in v], float)
               for k, v in truth["series"].items()}  # fmt: skip
     t = np.arange(truth["frames"]) / truth["fps"]
+    image = truth_image(truth)
+    leg_px = leg_length_px(image)
+    hip_y = (image[:, 23, 1] + image[:, 24, 1]) / 2
+    # Hip depth as the squat protocol reads it, on the true image points.
+    series["hip_depth_pct_leg"] = 100.0 * (hip_y - np.nanpercentile(hip_y, 5)) / leg_px
     rows: list[dict] = []
 
     def add(metric: str, side: str, rep: int | str, true: float, measured: float | None) -> None:
@@ -218,7 +242,19 @@ def compare(summary: dict, truth: dict) -> tuple[list[dict], dict]:
                      "error": None if not np.isfinite(m) else round(m - true, 3)})  # fmt: skip
 
     measured_reps = summary.get("reps", []) if summary else []
-    if truth["protocol"] == "seated-twist":
+    if truth["protocol"] == "balance":
+        side = truth["params"]["side"]
+        lifted = t >= 1.0  # the free foot is up from 1 s on (the scene's lift ramp)
+        knee_x = image[lifted, JOINTS["knee"][side], 0]
+        pelvis_x = (image[lifted, 23, 0] + image[lifted, 24, 0]) / 2
+        got = summary.get("sides", {}).get(side, {}) if summary else {}
+        for metric, true in (
+            ("knee_sway_pct_leg", 100 * np.nanstd(knee_x) / leg_px),
+            ("pelvis_sway_pct_leg", 100 * np.nanstd(pelvis_x) / leg_px),
+            ("mean_fppa_deg", np.nanmean(series[f"{side}_fppa_deg"][lifted])),
+        ):
+            add(metric, side, "", float(true), (got.get(metric) or {}).get("value"))
+    elif truth["protocol"] == "seated-twist":
         for side in SIDES:
             theta = series[f"{side}_tibial_rotation_deg"]
             neutral = float(np.nanmedian(theta[t < 1.0]))
@@ -241,7 +277,7 @@ def compare(summary: dict, truth: dict) -> tuple[list[dict], dict]:
             if match is not None and abs(match["bottom_s"] - t[ipk]) > 0.8:
                 match = None
             for metric, (name, how) in REP_TRUTH.items():
-                key = name if name == "knee_ankle_separation_ratio" else f"{side}_{name}"
+                key = name if name in SHARED else f"{side}_{name}"
                 if match is None or metric not in match:
                     continue
                 s = series[key]
@@ -350,13 +386,14 @@ def publish(rows: list[dict], clip_rows: list[dict], path: Path) -> Path:
 def run_validation(
     out: Path, *, quick: bool = False, protocol: str | None = None, model: str = "full",
     workers: int = 1, publish_to: Path | None = None, fast: bool = False,
-    renders_dir: Path | None = None,
+    renders_dir: Path | None = None, reuse: bool = False,
 ) -> str:  # fmt: skip
     """Render, analyse and compare every case; write the tables; return the Markdown table.
 
     ``publish_to``: also write the error table the analysis reads (:func:`publish`);
     ``fast``: analyse with the single-pass pose (``analyze --fast``); ``renders_dir``:
-    where the rendered clips are (and are kept for another run), default ``out/renders``.
+    where the rendered clips are (and are kept for another run), default ``out/renders``;
+    ``reuse``: keep analyses already in ``out/analyses`` (re-score without re-running).
     """
     out = Path(out)
     renders, analyses = Path(renders_dir or out / "renders"), out / "analyses"
@@ -374,7 +411,7 @@ def run_validation(
     rows, clip_rows = [], []
     for case, clip in zip(cases, clips, strict=True):
         truth = json.loads(clip.with_suffix(".truth.json").read_text())
-        summary = _analyze(clip, analyses, model, truth["protocol"], fast)
+        summary = _analyze(clip, analyses, model, truth["protocol"], fast, reuse)
         metric_rows, checks = compare(summary, truth)
         base = {"clip": case.name, "scene": case.scene, "body": case.options.body,
                 "setup": case.setup, "advised": case.advised}  # fmt: skip
