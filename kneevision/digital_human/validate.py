@@ -32,6 +32,7 @@ import numpy as np
 from kneevision.digital_human.clip import RenderOptions, render_scene
 from kneevision.digital_human.render import Lighting, PhoneCamera
 from kneevision.kinematics.landmarks import JOINTS, SIDES
+from kneevision.kinematics.reps import segment_reps
 from kneevision.pose.sequence import N_LANDMARKS
 from kneevision.protocols.base import leg_length_px
 
@@ -267,6 +268,8 @@ def compare(summary: dict, truth: dict) -> tuple[list[dict], dict]:
                 "knee_flexion_deg", side, "", flex, (got.get("knee_flexion_deg") or {}).get("value")
             )
     else:
+        true_reps = segment_reps(t, series["hip_depth_pct_leg"], min_excursion=10.0,
+                                 min_duration_s=1.0)  # fmt: skip
         for rep in truth["reps"]:
             side = rep["side"]
             win = (t >= rep["start_s"]) & (t <= rep["end_s"])
@@ -276,6 +279,13 @@ def compare(summary: dict, truth: dict) -> tuple[list[dict], dict]:
             match = min(cands, key=lambda m: abs(m["bottom_s"] - t[ipk]), default=None)
             if match is not None and abs(match["bottom_s"] - t[ipk]) > 0.8:
                 match = None
+            # Tempo, with the squat protocol's own segmentation run on the true hip depth.
+            if "descent_s" in (match or {}) and true_reps:
+                tr = min(true_reps, key=lambda r: abs(r.bottom_s - t[ipk]))
+                for metric, true in (("descent_s", tr.bottom_s - tr.start_s),
+                                     ("ascent_s", tr.end_s - tr.bottom_s),
+                                     ("duration_s", tr.end_s - tr.start_s)):  # fmt: skip
+                    add(metric, side, rep["rep"], float(true), match.get(metric))
             for metric, (name, how) in REP_TRUTH.items():
                 key = name if name in SHARED else f"{side}_{name}"
                 if match is None or metric not in match:
