@@ -50,6 +50,29 @@ def _pulse(t: FloatArray, start: float, down: float, hold: float, up: float) -> 
     return _ramp(t, start, start + down) - _ramp(t, start + down + hold, start + down + hold + up)
 
 
+def _timeline(
+    n_reps: int, lead: float, descent_s: float, ascent_s: float, pause_s: float, fps: float,
+    sides: tuple[Side, ...],
+) -> tuple[FloatArray, FloatArray, NDArray[np.int64], list[dict]]:  # fmt: skip
+    """Frame times, depth (0 standing → 1 bottom), repetition index per frame and the reps.
+
+    Each repetition: down over ``descent_s``, 0.15 s at the bottom, up over ``ascent_s``,
+    then ``pause_s`` standing; ``lead`` s standing first.
+    """
+    rep_s = descent_s + 0.15 + ascent_s + pause_s
+    t = np.arange(int((lead + n_reps * rep_s + 0.6) * fps)) / fps
+    depth = np.zeros_like(t)
+    rep_of = np.full(len(t), -1)
+    reps = []
+    for r in range(n_reps):
+        s0 = lead + r * rep_s
+        depth += _pulse(t, s0, descent_s, 0.15, ascent_s)
+        rep_of[(t >= s0) & (t < s0 + rep_s)] = r
+        reps += [{"side": side, "rep": r + 1, "start_s": s0, "bottom_s": s0 + descent_s + 0.075,
+                  "end_s": s0 + descent_s + 0.15 + ascent_s} for side in sides]  # fmt: skip
+    return t, depth, rep_of, reps
+
+
 def _per_rep(value: float | list[float] | dict, side: Side, n: int) -> list[float]:
     v = value.get(side, 0.0) if isinstance(value, dict) else value
     return list(v) if isinstance(v, list | tuple) else [float(v)] * n
@@ -229,20 +252,7 @@ def squat(
     from kneevision.digital_human.body import BodyShape, rest_body
 
     rest = rest or rest_body(BodyShape())
-    rep_s = descent_s + 0.15 + ascent_s + pause_s
-    lead = 1.0
-    t = np.arange(int((lead + n_reps * rep_s + 0.6) * fps)) / fps
-    depth_t = np.zeros_like(t)
-    rep_of = np.full(len(t), -1)
-    reps = []
-    for r in range(n_reps):
-        s0 = lead + r * rep_s
-        depth_t += _pulse(t, s0, descent_s, 0.15, ascent_s)
-        rep_of[(t >= s0) & (t < s0 + rep_s)] = r
-        for side in SIDES:
-            reps.append({"side": side, "rep": r + 1, "start_s": s0,
-                         "bottom_s": s0 + descent_s + 0.075,
-                         "end_s": s0 + descent_s + 0.15 + ascent_s})  # fmt: skip
+    t, depth_t, rep_of, reps = _timeline(n_reps, 1.0, descent_s, ascent_s, pause_s, fps, SIDES)
     v = {s: _per_rep(valgus, s, n_reps) for s in SIDES}
     arms = {s: ArmPose(shoulder_flexion=0.0, shoulder_abduction=12.0, elbow_flexion=10.0)
             for s in SIDES}  # fmt: skip
@@ -296,19 +306,7 @@ def single_leg_squat(
     from kneevision.digital_human.body import BodyShape, rest_body
 
     rest = rest or rest_body(BodyShape())
-    rep_s = descent_s + 0.15 + ascent_s + pause_s
-    lead = 1.2
-    t = np.arange(int((lead + n_reps * rep_s + 0.6) * fps)) / fps
-    depth_t = np.zeros_like(t)
-    rep_of = np.full(len(t), -1)
-    reps = []
-    for r in range(n_reps):
-        s0 = lead + r * rep_s
-        depth_t += _pulse(t, s0, descent_s, 0.15, ascent_s)
-        rep_of[(t >= s0) & (t < s0 + rep_s)] = r
-        reps.append({"side": side, "rep": r + 1, "start_s": s0,
-                     "bottom_s": s0 + descent_s + 0.075,
-                     "end_s": s0 + descent_s + 0.15 + ascent_s})  # fmt: skip
+    t, depth_t, rep_of, reps = _timeline(n_reps, 1.2, descent_s, ascent_s, pause_s, fps, (side,))
     vv = _per_rep(valgus, side, n_reps)
     free = other(side)
     lift = _ramp(t, 0.2, 0.9)  # the free foot comes off the floor first
