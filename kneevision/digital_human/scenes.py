@@ -383,7 +383,10 @@ def lunge(
                           ankle_dorsiflexion=-35.0 * f, tibial_rotation=-5.0,
                           planted=f < 0.05),
         }  # fmt: skip
-        poses.append(Pose(trunk_flexion=5.0 * f, legs=legs,
+        # Forward: the front foot lands 30 cm ahead of where it stood (the body moves toward
+        # the camera); reverse and alternating: the back foot steps back, the front stays.
+        ahead = 0.3 * f if kind == "forward" else 0.0
+        poses.append(Pose(position=(0.0, 0.95, ahead), trunk_flexion=5.0 * f, legs=legs,
                           arms={s: ArmPose(shoulder_abduction=14.0, elbow_flexion=20.0)
                                 for s in SIDES}))  # fmt: skip
     return Scene(

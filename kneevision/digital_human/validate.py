@@ -35,6 +35,7 @@ from kneevision.kinematics.landmarks import JOINTS, SIDES
 from kneevision.kinematics.reps import segment_reps
 from kneevision.pose.sequence import N_LANDMARKS
 from kneevision.protocols.base import leg_length_px
+from kneevision.protocols.lunge import knee_over_foot_pct
 
 #: Repetition metric in summary.json → (truth series without the side prefix, how read).
 REP_TRUTH: dict[str, tuple[str, str]] = {
@@ -253,7 +254,10 @@ def compare(summary: dict, truth: dict) -> tuple[list[dict], dict]:
             ("knee_sway_pct_leg", 100 * np.nanstd(knee_x) / leg_px),
             ("pelvis_sway_pct_leg", 100 * np.nanstd(pelvis_x) / leg_px),
             ("mean_fppa_deg", np.nanmean(series[f"{side}_fppa_deg"][lifted])),
-        ):
+            # Drift as the protocol takes it: the linear trend over the hold, times its length.
+            ("fppa_drift_deg", np.polyfit(t[lifted], series[f"{side}_fppa_deg"][lifted], 1)[0]
+             * (t[lifted][-1] - t[lifted][0])),
+        ):  # fmt: skip
             add(metric, side, "", float(true), (got.get(metric) or {}).get("value"))
     elif truth["protocol"] == "seated-twist":
         for side in SIDES:
@@ -286,6 +290,9 @@ def compare(summary: dict, truth: dict) -> tuple[list[dict], dict]:
                                      ("ascent_s", tr.end_s - tr.bottom_s),
                                      ("duration_s", tr.end_s - tr.start_s)):  # fmt: skip
                     add(metric, side, rep["rep"], float(true), match.get(metric))
+            if match is not None and "knee_over_foot_medial_pct" in match:
+                add("knee_over_foot_medial_pct", side, rep["rep"],
+                    knee_over_foot_pct(image[ipk], side), match["knee_over_foot_medial_pct"])
             for metric, (name, how) in REP_TRUTH.items():
                 key = name if name in SHARED else f"{side}_{name}"
                 if match is None or metric not in match:
