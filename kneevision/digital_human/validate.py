@@ -22,6 +22,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+import subprocess
+import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -199,18 +201,18 @@ NAMED = ("step-down", "ankle")
 def _analyze(
     clip: Path, out: Path, model: str, protocol: str, fast: bool = False, reuse: bool = False
 ) -> dict:
-    from kneevision.cli import main
-
     done = out / f"{clip.stem}_kneevision" / "summary.json"
     if reuse and done.is_file():  # the same clip analysed before (e.g. to re-score it)
         return json.loads(done.read_text())
-    args = ["analyze", str(clip), "--out", str(out), "-q", "--no-report", "--no-overlay",
-            "--model", model]  # fmt: skip
+    # The command a user runs, in its own process: no import of the CLI from below it,
+    # and each clip's analysis starts clean (core pinning, caches).
+    args = [sys.executable, "-m", "kneevision", "analyze", str(clip), "--out", str(out), "-q",
+            "--no-report", "--no-overlay", "--model", model]  # fmt: skip
     if protocol in NAMED:
         args += ["--protocol", protocol]
     if fast:
         args.append("--fast")
-    code = main(args)
+    code = subprocess.run(args, check=False).returncode
     if code != 0:
         return {}
     return json.loads((out / f"{clip.stem}_kneevision" / "summary.json").read_text())
