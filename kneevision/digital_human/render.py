@@ -207,7 +207,7 @@ class Renderer:
         normals = _vertex_normals(verts, self.rest.faces)
         w, h, ss = self.camera.width, self.camera.height, self.supersample
         img = self._background.copy()
-        shadow = self._shadow(verts, extras)
+        shadow = self._shadow(verts)
         img *= (1.0 - self.lighting.shadow * shadow * self._floor_mask)[..., None]
 
         # Everything rendered on the supersampled raster, inside the body's box.
@@ -266,7 +266,7 @@ class Renderer:
         region += rgb
         return img
 
-    def _shadow(self, verts: FloatArray, extras: tuple[Mesh, ...]) -> NDArray[np.float32]:
+    def _shadow(self, verts: FloatArray) -> NDArray[np.float32]:
         """Soft shadow of the body on the floor, from the key light (1 = full shadow)."""
         w, h = self.camera.width, self.camera.height
         ldir = self.lighting.direction

@@ -69,10 +69,6 @@ class Case:
     expect: dict = field(default_factory=dict)
 
 
-def _cam(setup: str, **kw: float) -> PhoneCamera:
-    return PhoneCamera(**kw)
-
-
 def matrix(quick: bool = False, protocol: str | None = None) -> list[Case]:
     """The cases of the validity table (``quick``: three short, small clips)."""
     cases: list[Case] = []
