@@ -6,8 +6,12 @@ import argparse
 import inspect
 from dataclasses import fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kneevision.errors import KneeVisionError
+
+if TYPE_CHECKING:  # the renderer loads on use: `kneevision --help` stays quick
+    from kneevision.digital_human.render import Look
 
 EXIT_OK = 0
 
@@ -25,11 +29,27 @@ def _parse_kv(text: str | None, cls: type, what: str) -> dict:
             raise KneeVisionError(
                 f"bad --{what} item {item!r}: use NAME=VALUE with NAME one of {', '.join(known)}"
             )
+        if value.startswith("#"):  # a colour (Look's fields are BGR in 0–1)
+            out[key] = _colour(value, what, item)
+            continue
         try:
             out[key] = None if value.lower() == "none" else type(_default(known[key]))(value)
         except (TypeError, ValueError):
-            raise KneeVisionError(f"bad --{what} value {item!r}: not a number") from None
+            raise KneeVisionError(
+                f"bad --{what} value {item!r}: not a number (colours: #RRGGBB)"
+            ) from None
     return out
+
+
+def _colour(value: str, what: str, item: str) -> tuple[float, float, float]:
+    """``#RRGGBB`` (as web pages write colours) → BGR in 0–1, as the renderer takes them."""
+    try:
+        r, g, b = (int(value[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    except ValueError:
+        raise KneeVisionError(f"bad --{what} colour {item!r}: use #RRGGBB") from None
+    if len(value) != 7:
+        raise KneeVisionError(f"bad --{what} colour {item!r}: use #RRGGBB")
+    return (b, g, r)
 
 
 def _default(f) -> object:
@@ -63,13 +83,22 @@ def _scene_kwargs(name: str, text: str | None) -> dict:
     return out
 
 
+def _look(text: str | None) -> Look:
+    from kneevision.digital_human.render import Look
+
+    try:
+        return Look(**_parse_kv(text, Look, "look"))
+    except ValueError as e:  # e.g. an unknown floor
+        raise KneeVisionError(f"bad --look: {e}") from None
+
+
 def cmd_render(args: argparse.Namespace) -> int:
     """Render a scene to a clip and its truth."""
     from tqdm import tqdm
 
     from kneevision.digital_human.body import BODIES
     from kneevision.digital_human.clip import RenderOptions, render_scene
-    from kneevision.digital_human.render import Lighting, Look, PhoneCamera
+    from kneevision.digital_human.render import Lighting, PhoneCamera
     from kneevision.digital_human.scenes import SCENES
 
     if args.body not in BODIES:
@@ -81,7 +110,7 @@ def cmd_render(args: argparse.Namespace) -> int:
         body=args.body,
         camera=cam,
         lighting=Lighting(**_parse_kv(args.light, Lighting, "light")),
-        look=Look(**_parse_kv(args.look, Look, "look")),
+        look=_look(args.look),
         supersample=args.supersample,
         motion_blur=args.motion_blur,
         markers_mm=args.markers_mm,
@@ -149,7 +178,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--portrait", action="store_true", help="film in portrait")
     p.add_argument("--light", metavar="K=V,...",
                    help="key light: azimuth, elevation, strength, ambient, shadow")  # fmt: skip
-    p.add_argument("--look", metavar="K=V,...", help="shorts_length, floor, wall_gap, noise")
+    p.add_argument("--look", metavar="K=V,...",
+                   help="clothes and room: top, shorts, shoes, wall as #RRGGBB (shoes=none: "
+                   "barefoot), shorts_length, floor (wood, tiles, carpet), wall_gap, noise")
     p.add_argument("--param", metavar="K=V,...",
                    help="scene parameters, e.g. depth=80,n_reps=3 (see its docs)")  # fmt: skip
     p.add_argument("--markers-mm", type=float, metavar="MM", dest="markers_mm",

@@ -19,10 +19,11 @@ from kneevision.digital_human.body import BODIES, BodyShape, PosedBody, blend, p
 from kneevision.digital_human.markers import marker_meshes
 from kneevision.digital_human.render import Lighting, Look, PhoneCamera, Renderer
 from kneevision.digital_human.scenes import Scene
-from kneevision.digital_human.truth import projections, truth_series
+from kneevision.digital_human.truth import projections, truth_series, world_points
 from kneevision.video.writer import VideoWriter
 
-TRUTH_SCHEMA = 1
+#: 2: adds ``world_m``, the true 3-D joints (for segment swing and foot lift).
+TRUTH_SCHEMA = 2
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,24 @@ def render_scene(
     return out, truth_path
 
 
+def refresh_truth(scene: Scene, out: str | Path, options: RenderOptions | None = None) -> Path:
+    """Rewrite ``<stem>.truth.json`` of an already rendered clip (the pixels stay).
+
+    The truth is cheap (posing, no raster), the pixels are not: a newer truth schema
+    need not re-render. The old file's render time is kept.
+    """
+    opt = options or RenderOptions()
+    truth_path = Path(out).with_suffix(".truth.json")
+    old = json.loads(truth_path.read_text())
+    r = Renderer(opt.shape, opt.camera, opt.lighting, opt.look, opt.supersample, seed=opt.seed)
+    posed = [pose_body(r.rest, p) for p in scene.poses]
+    truth = build_truth(scene, r, posed, opt, float(old["render"]["seconds"]))
+    tmp = truth_path.with_name(f".{truth_path.name}.partial")
+    tmp.write_text(json.dumps(truth, indent=1))
+    os.replace(tmp, truth_path)
+    return truth_path
+
+
 def _exposure(scene: Scene, r: Renderer, i: int, opt: RenderOptions) -> list[PosedBody]:
     """Poses across frame ``i``'s exposure (centred on it), blended from its neighbours."""
     out = []
@@ -161,6 +180,7 @@ def build_truth(scene: Scene, r: Renderer, posed: list, opt: RenderOptions, seco
         },
         "series": {k: _list(v) for k, v in series.items()},
         "projections_px": {k: np.round(v, 3).tolist() for k, v in proj.items()},
+        "world_m": {k: np.round(v, 5).tolist() for k, v in world_points(posed).items()},
     }
 
 

@@ -118,6 +118,10 @@ class Lighting:
         return np.array([np.sin(az) * np.cos(el), np.sin(el), np.cos(az) * np.cos(el)])
 
 
+#: Floor textures the room can have.
+FLOORS = ("wood", "tiles", "carpet")
+
+
 @dataclass(frozen=True)
 class Look:
     """Clothing and surroundings (colours BGR in 0–1).
@@ -145,6 +149,10 @@ class Look:
     wall: BGR = (0.78, 0.80, 0.82)
     wall_gap: float = 1.6
     noise: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.floor not in FLOORS:
+            raise ValueError(f"unknown floor {self.floor!r}; choose from {', '.join(FLOORS)}")
 
 
 @dataclass(frozen=True)

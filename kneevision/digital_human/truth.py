@@ -91,6 +91,12 @@ def truth_series(posed: list[PosedBody], camera: Camera) -> dict[str, FloatArray
     return out
 
 
+def world_points(posed: list[PosedBody]) -> dict[str, FloatArray]:
+    """True 3-D joint positions, ``<side>_<joint>`` → (T, 3) metres, the scene's frame (y up)."""
+    world = landmark_array(posed)
+    return {f"{side}_{name}": world[:, idx[side]] for name, idx in JOINTS.items() for side in SIDES}
+
+
 def projections(posed: list[PosedBody], camera: Camera) -> dict[str, FloatArray]:
     """True image positions of the joints, ``<side>_<joint>`` → (T, 2) pixels."""
     image = camera.project(landmark_array(posed))

@@ -31,13 +31,17 @@ from pathlib import Path
 
 import numpy as np
 
-from kneevision.digital_human.clip import RenderOptions, render_scene
+from kneevision.digital_human.clip import TRUTH_SCHEMA, RenderOptions, refresh_truth, render_scene
 from kneevision.digital_human.render import Lighting, PhoneCamera
-from kneevision.kinematics.landmarks import JOINTS, SIDES
+from kneevision.kinematics.landmarks import JOINTS, SIDES, leg
 from kneevision.kinematics.reps import segment_reps
+from kneevision.kinematics.signals import valid_runs
 from kneevision.pose.sequence import N_LANDMARKS
-from kneevision.protocols.base import leg_length_px
+from kneevision.protocols.base import Motion, fill_short_false, leg_length_px
 from kneevision.protocols.lunge import knee_over_foot_pct
+from kneevision.protocols.seated_twist import _segment_swing as segment_swing
+from kneevision.protocols.seated_twist import twist_cycles
+from kneevision.protocols.single_leg import LIFT_M, lift_m
 
 #: Repetition metric in summary.json → (truth series without the side prefix, how read).
 REP_TRUTH: dict[str, tuple[str, str]] = {
@@ -50,6 +54,7 @@ REP_TRUTH: dict[str, tuple[str, str]] = {
     "pelvic_drop_deg": ("pelvic_drop_deg", "at_peak"),
     "shank_angle_deg": ("shank_angle_deg", "max"),
     "depth_pct_leg": ("hip_depth_pct_leg", "at_peak"),
+    "knee_flexion_at_peak_deg": ("knee_flexion_deg", "at_peak"),
 }
 #: Truth series that belong to the body, not to one leg.
 SHARED = ("knee_ankle_separation_ratio", "hip_depth_pct_leg")
@@ -178,12 +183,15 @@ def _render_case(case: Case, folder: Path) -> Path:
     stamp = folder / f"{case.name}.case.json"
     key = json.dumps({"scene": case.scene, "kwargs": case.kwargs, "opt": repr(case.options)},
                      sort_keys=True, default=str)  # fmt: skip
-    if clip.exists() and clip.with_suffix(".truth.json").exists() and stamp.exists():
-        if stamp.read_text() == key:
-            return clip
     kwargs = dict(case.kwargs)
     if case.scene in ("squat", "single-leg-squat"):
         kwargs["rest"] = rest_body(case.options.shape)
+    truth = clip.with_suffix(".truth.json")
+    if clip.exists() and truth.exists() and stamp.exists() and stamp.read_text() == key:
+        if json.loads(truth.read_text()).get("schema") != TRUTH_SCHEMA:
+            refresh_truth(SCENES[case.scene](fps=case.options.camera.fps, **kwargs), clip,
+                          case.options)  # fmt: skip
+        return clip
     scene = SCENES[case.scene](fps=case.options.camera.fps, **kwargs)
     render_scene(scene, clip, case.options)
     stamp.write_text(key)
@@ -223,6 +231,41 @@ def truth_image(truth: dict) -> np.ndarray:
     return out
 
 
+def truth_motion(truth: dict) -> Motion:
+    """The truth as a protocol sees a clip: true image points and true world points.
+
+    World points are turned into MediaPipe's convention (y down) so that the
+    protocols' own rules (foot lift, segment swing) run on them unchanged.
+    """
+    frames = truth["frames"]
+    world = np.full((frames, N_LANDMARKS, 3), np.nan)
+    for name, idx in JOINTS.items():
+        for side in SIDES:
+            world[:, idx[side]] = np.asarray(truth["world_m"][f"{side}_{name}"], float)
+    world[..., 1] *= -1
+    image = truth_image(truth)
+    cam = truth["render"]["camera"]
+    return Motion(time_s=np.arange(frames) / truth["fps"], image=image, world=world,
+                  raw_image=image, visibility=np.ones((frames, N_LANDMARKS)),
+                  people=np.ones(frames, np.int16), width=int(cam["width"]),
+                  height=int(cam["height"]), fps=float(truth["fps"]), view=truth["view"],
+                  angles={})  # fmt: skip
+
+
+def _true_hold_s(motion: Motion, side: str) -> float:
+    """The longest time the free foot is off the floor, timed as the protocol times it.
+
+    The protocol's hysteresis ("off" above 0.4 × its lift threshold, short touches
+    bridged) without its detection gate (a lift clear of the whole threshold): the
+    truth of how long is not made to depend on whether it was seen.
+    """
+    sign = 1.0 if side == "right" else -1.0  # the left foot lifted: standing on the right
+    with np.errstate(invalid="ignore"):
+        off = sign * lift_m(motion.world) > 0.4 * LIFT_M
+    off = fill_short_false(off, max(1, round(0.3 * motion.fps)))
+    return max(((b - 1 - a) / motion.fps for a, b in valid_runs(off)), default=np.nan)
+
+
 def compare(summary: dict, truth: dict) -> tuple[list[dict], dict]:
     """Metric rows (truth, measured, error) and the clip's checks for one analysed clip."""
     series = {k: np.array([np.nan if x is None else x for x in v], float)
@@ -242,6 +285,7 @@ def compare(summary: dict, truth: dict) -> tuple[list[dict], dict]:
                      "error": None if not np.isfinite(m) else round(m - true, 3)})  # fmt: skip
 
     measured_reps = summary.get("reps", []) if summary else []
+    motion = truth_motion(truth)
     if truth["protocol"] == "balance":
         side = truth["params"]["side"]
         lifted = t >= 1.0  # the free foot is up from 1 s on (the scene's lift ramp)
@@ -257,14 +301,23 @@ def compare(summary: dict, truth: dict) -> tuple[list[dict], dict]:
              * (t[lifted][-1] - t[lifted][0])),
         ):  # fmt: skip
             add(metric, side, "", float(true), (got.get(metric) or {}).get("value"))
+        add("hold_s", side, "", _true_hold_s(motion, side), (got.get("hold_s") or {}).get("value"))
     elif truth["protocol"] == "seated-twist":
         for side in SIDES:
             theta = series[f"{side}_tibial_rotation_deg"]
             neutral = float(np.nanmedian(theta[t < 1.0]))
             ir, er = float(np.nanmax(theta - neutral)), float(np.nanmax(neutral - theta))
             got = summary.get("sides", {}).get(side, {}) if summary else {}
+            rel = theta - neutral
+            # Cycles and swings with the protocol's own rules, on the true angle and joints.
+            cycles = len(twist_cycles(t, rel, ir, er))
+            swing = segment_swing(leg(motion.world, side), np.abs(rel) > 0.25 * max(ir, er))
             for metric, true in zip(TWIST_METRICS, (ir, er, ir + er), strict=True):
                 add(metric, side, "", true, (got.get(metric) or {}).get("value"))
+            for metric, true in (("neutral_deg", neutral), ("cycles", cycles),
+                                 ("thigh_swing_deg", swing["thigh"]),
+                                 ("shank_swing_deg", swing["shank"])):  # fmt: skip
+                add(metric, side, "", float(true), (got.get(metric) or {}).get("value"))
             flex = float(np.nanmedian(series[f"{side}_knee_flexion_deg"]))
             add(
                 "knee_flexion_deg", side, "", flex, (got.get("knee_flexion_deg") or {}).get("value")
@@ -288,6 +341,8 @@ def compare(summary: dict, truth: dict) -> tuple[list[dict], dict]:
                                      ("ascent_s", tr.end_s - tr.bottom_s),
                                      ("duration_s", tr.end_s - tr.start_s)):  # fmt: skip
                     add(metric, side, rep["rep"], float(true), match.get(metric))
+            if match is not None:
+                add("bottom_s", side, rep["rep"], float(t[ipk]), match["bottom_s"])
             if match is not None and "knee_over_foot_medial_pct" in match:
                 add("knee_over_foot_medial_pct", side, rep["rep"],
                     knee_over_foot_pct(image[ipk], side), match["knee_over_foot_medial_pct"])

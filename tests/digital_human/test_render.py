@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 
+from kneevision.cli import main
 from kneevision.digital_human.body import LegPose, Pose
 from kneevision.digital_human.clip import RenderOptions, render_scene
 from kneevision.digital_human.render import Look, PhoneCamera, Renderer
@@ -77,3 +79,25 @@ def test_clip_and_truth_are_written_whole(tmp_path):
     assert t["render"]["frames_per_s"] > 0
     assert set(t["projections_px"]) >= {"left_knee", "right_ankle", "left_toe"}
     assert not list(tmp_path.glob(".*"))  # no temporary files left
+
+
+def test_render_command_dresses_the_body_in_the_colours_asked(tmp_path):
+    out = tmp_path / "red.mp4"
+    look = "top=#ff0000,floor=tiles"
+    args = ["render", "balance", "--out", str(out), "--param", "duration_s=0.2",
+            "--camera", "width=320,height=180,fps=10", "--look", look]  # fmt: skip
+    assert main(args) == 0
+    t = json.loads(out.with_suffix(".truth.json").read_text())
+    assert t["render"]["look"]["top"] == [0.0, 0.0, 1.0] and t["render"]["look"]["floor"] == "tiles"
+    ok, frame = cv2.VideoCapture(str(out)).read()
+    b, g, r = (frame[..., i].astype(int) for i in range(3))
+    assert ok and ((r > 120) & (r > 2 * g) & (r > 2 * b)).sum() > 100  # a red shirt in view
+
+
+@pytest.mark.parametrize("look", ["top=#ff00", "top=red", "floor=grass"])
+def test_render_command_refuses_a_bad_look(tmp_path, capsys, look):
+    args = ["render", "balance", "--out", str(tmp_path / "x.mp4"), "--look", look]
+    assert main(args) != 0
+    err = capsys.readouterr().err
+    assert "--look" in err and len(err.strip().splitlines()) == 1, err
+    assert not list(tmp_path.iterdir())

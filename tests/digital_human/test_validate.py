@@ -16,7 +16,7 @@ from kneevision.digital_human.body import rest_body
 from kneevision.digital_human.clip import RenderOptions, render_scene
 from kneevision.digital_human.render import PhoneCamera
 from kneevision.digital_human.scenes import SCENES
-from kneevision.digital_human.validate import run_validation
+from kneevision.digital_human.validate import compare, run_validation
 
 pytestmark = pytest.mark.slow
 SMALL = {"width": 640, "height": 360, "fps": 15.0}
@@ -55,6 +55,9 @@ def test_quick_validation_errors_within_what_the_readme_states(quick):
     with open(out / "clips.csv", newline="") as fh:
         twist = [c for c in csv.DictReader(fh) if c["scene"] == "seated-twist"]
     assert twist[0]["verdict_ok"] == "True", twist  # the 10° IR deficit is found
+    assert errs["cycles"] == [0.0, 0.0]  # one twist cycle a leg, counted as one
+    assert max(errs["bottom_s"]) <= 0.3, errs["bottom_s"]
+    assert {"neutral_deg", "thigh_swing_deg", "shank_swing_deg"} <= errs.keys()
 
 
 @pytest.mark.parametrize(
@@ -80,3 +83,9 @@ def test_every_scene_is_analysed_as_what_it_is(tmp_path, scene, kwargs, azimuth,
     assert s["view"] == truth["view"]
     found = [e for e in s["events"] if e["kind"] in ("bottom", "peak")]
     assert len(found) == len(truth["reps"]), ([e["time_s"] for e in found], truth["reps"])
+    # Every per-side number the summary reports has a truth row to be scored against.
+    rows, _ = compare(s, truth)
+    scored = {r["metric"] for r in rows if r["error"] is not None}
+    reported = {m for side in s["sides"].values() for m, v in side.items()
+                if isinstance(v, dict) and v.get("value") is not None}  # fmt: skip
+    assert reported <= scored, reported - scored
