@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed
 # Debian packages the tests use to look at outputs as a person does: headless
 # Chromium renders report.html, poppler-utils renders report.pdf, Xvfb hosts the
 # live window and xdotool presses its keys. Installed once (apt-get, as root) when missing.
-SYSTEM_DEPS := chromium poppler-utils xvfb xdotool
+SYSTEM_DEPS := chromium chromium-driver poppler-utils xvfb xdotool
 
 .PHONY: setup system-deps demo test lint bench clean
 
