@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from kneevision.errors import KneeVisionError
@@ -26,9 +25,8 @@ from kneevision.outputs import atomic_file
 from kneevision.pose.sequence import PoseSequence
 from kneevision.report import plots
 from kneevision.report.overlay import blur_face
+from kneevision.report.pdf import write_pdf
 from kneevision.report.references import LSI_CONVENTION, MUNRO_2012, reference_for
-
-A4_IN = (8.27, 11.69)
 
 
 @dataclass
@@ -221,7 +219,11 @@ font-size:.9rem}th,td{border-bottom:1px solid #ddd;padding:.35rem .4rem;text-ali
 vertical-align:top}td.num{text-align:right;white-space:nowrap}.left{color:#0072B2}
 .right{color:#9a6a00}figure{margin:1rem 0}figure img{width:100%;height:auto}
 figcaption{font-size:.85rem;color:#555}.small{font-size:.8rem;color:#555}
-@media print{body{max-width:none}}
+@page{size:A4;margin:15mm}
+@media print{body{max-width:none;padding:0;font-size:10pt}h2{break-after:avoid}
+th,td{overflow-wrap:break-word}td.num{overflow-wrap:normal}
+tr,li,figure,.flags,.ok{break-inside:avoid}
+figure img{width:auto;max-width:100%;max-height:120mm}a{color:inherit}}
 """
 
 
@@ -333,91 +335,6 @@ def measured_error_lines(s: dict) -> list[str]:
     ]
 
 
-# --- PDF ----------------------------------------------------------------------------------
-
-
-def _text_page(data: ReportData) -> Figure:
-    """Page 1: header, filming problems, key numbers."""
-    s = data.summary
-    fig = Figure(figsize=A4_IN)
-    name = Path(s.get("input", {}).get("path", data.folder.name)).name
-    y = 0.95
-    fig.text(0.07, y, f"KneeVision report: {s['protocol']}", fontsize=16, weight="bold")
-    y -= 0.03
-    model = s.get("model", {}).get("name", "?")
-    meta = f"Clip {name} · view {s['view']} · model {model} · {dt.date.today().isoformat()}"
-    fig.text(0.07, y, meta, fontsize=9, color="0.35")
-    y -= 0.04
-    flags = plain_flags(s)
-    if flags:
-        fig.text(0.07, y, "Please read first: the filming had problems, so some numbers may be "
-                 "less reliable.", fontsize=10, weight="bold", color="#D55E00")  # fmt: skip
-        for m, a in flags:
-            y -= 0.025
-            fig.text(0.09, y, f"• {m}.", fontsize=8.5, wrap=True)
-            y -= 0.02
-            fig.text(0.11, y, f"Next time: {a}", fontsize=8, style="italic", wrap=True)
-    else:
-        fig.text(0.07, y, "No filming problems were found.", fontsize=10, color="#009E73")
-    rows = key_rows(s)
-    y -= 0.05
-    fig.text(0.07, y, "Key numbers", fontsize=12, weight="bold")
-    if rows:
-        height = min(0.022 * (len(rows) + 1), y - 0.08)
-        ax = fig.add_axes((0.07, y - 0.01 - height, 0.86, height))
-        ax.set_axis_off()
-        cells = [[plots.label_of(r["metric"]), fmt(r["metric"], r["left"]),
-                  fmt(r["metric"], r["right"]), r["verdict"][:60]] for r in rows]  # fmt: skip
-        table = ax.table(
-            cells,
-            colLabels=["measure", "left", "right", "left versus right"],
-            loc="upper left",
-            cellLoc="left",
-            colWidths=[0.3, 0.12, 0.12, 0.46],
-        )
-        table.auto_set_font_size(False)
-        table.set_fontsize(7.5)
-        y -= height + 0.03
-    refs = [r["reference"] for r in rows if r["reference"]]
-    for ref in dict.fromkeys(refs):
-        y -= 0.02
-        fig.text(0.07, y, f"Reference: {ref}", fontsize=7.5, wrap=True)
-    y -= 0.025
-    fig.text(0.07, y, f"Measurement error: {MUNRO_2012}. {LSI_CONVENTION}.", fontsize=7, wrap=True)
-    return fig
-
-
-def _png(fig: Figure, dpi: int = 150) -> np.ndarray:
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
-    buf.seek(0)
-    from matplotlib.image import imread
-
-    return imread(buf)
-
-
-def render_pdf(data: ReportData, figures: list[tuple[str, Figure]], path: Path) -> None:
-    """The A4 PDF: the numbers page, then the plots two or three to a page."""
-    with PdfPages(path) as pdf:
-        pdf.savefig(_text_page(data))
-        page, used = None, 0.0
-        for caption, fig in figures:
-            img = _png(fig)
-            h = img.shape[0] / img.shape[1] * 0.86 * A4_IN[0] / A4_IN[1]
-            if page is None or used + h + 0.04 > 0.92:
-                if page is not None:
-                    pdf.savefig(page)
-                page, used = Figure(figsize=A4_IN), 0.04
-            ax = page.add_axes((0.07, 1 - used - h, 0.86, h))
-            ax.imshow(img)
-            ax.set_axis_off()
-            page.text(0.07, 1 - used - h - 0.012, caption, fontsize=8, color="0.35")
-            used += h + 0.035
-        if page is not None:
-            pdf.savefig(page)
-
-
 def write_report(folder: str | Path) -> tuple[Path, Path]:
     """Write ``report.html`` and ``report.pdf`` into an analysis folder (atomically).
 
@@ -429,8 +346,8 @@ def write_report(folder: str | Path) -> tuple[Path, Path]:
     data = load(folder)
     figures = build_figures(data)
     html_path, pdf_path = data.folder / "report.html", data.folder / "report.pdf"
+    page = render_html(data, figures)
     with atomic_file(html_path) as tmp:
-        tmp.write_text(render_html(data, figures), encoding="utf-8")
-    with atomic_file(pdf_path) as tmp:
-        render_pdf(data, figures, tmp)
+        tmp.write_text(page, encoding="utf-8")
+    write_pdf(page, pdf_path, base_url=data.folder)
     return html_path, pdf_path
