@@ -15,11 +15,14 @@ database, one transaction per clip, after the clip's output folder is complete.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 import multiprocessing
+import os
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -30,6 +33,7 @@ from pathlib import Path
 from kneevision import __version__
 from kneevision.errors import KneeVisionError
 from kneevision.protocols import CHOICES
+from kneevision.settings import Settings
 from kneevision.store import Store
 from kneevision.video.source import source_sha256
 
@@ -140,12 +144,16 @@ def collect(source: str | Path) -> list[Job]:
     raise KneeVisionError("batch input must be a folder or a .csv manifest", source)
 
 
-def settings_hash(settings: dict, job: Job, model_sha256: str) -> str:
-    """What decides whether a result can be reused: settings, protocol, side, model, version."""
-    key = {**settings, "protocol": job.protocol or settings.get("protocol"), "side": job.side}
-    # How threads are scheduled does not change results.
-    for name in ("reserve_core", "parallel_mirror"):
-        key.pop(name, None)
+def settings_hash(settings: Settings | dict, job: Job, model_sha256: str) -> str:
+    """What decides whether a result can be reused: settings, protocol, side, model, version.
+
+    Only the settings marked ``changes_results`` count (not how threads are scheduled,
+    nor extra export formats): :meth:`~kneevision.settings.Settings.result_key`.
+    """
+    if not isinstance(settings, Settings):
+        settings = Settings.from_dict(settings)
+    key = settings.result_key()
+    key |= {"protocol": job.protocol or settings.protocol, "side": job.side}
     key |= {"model_sha256": model_sha256, "kneevision": __version__}
     return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -177,16 +185,17 @@ def run_job(job: dict, settings: dict, out_root: str) -> dict:
     A landmarker is created per clip: VIDEO mode keeps tracking state and needs
     increasing timestamps, which belong to one clip.
     """
-    from kneevision.outputs import to_jsonable
-    from kneevision.pipeline import Settings, analyze
+    from kneevision.api import analyze_clip
 
     try:
-        s = Settings(**settings)
-        s.protocol = job["protocol"] or s.protocol
-        s.side = job["side"] or s.side
+        s = Settings.from_dict(settings)
+        s = dataclasses.replace(
+            s, protocol=job["protocol"] or s.protocol, side=job["side"] or s.side
+        )
         out = Path(out_root) / _safe(job["patient"]) / job["date"]
-        a = analyze(job["path"], _model(s.model), s, out_root=out)
-        return {"status": "done", "out_dir": str(a.out_dir), "summary": to_jsonable(a.summary)}
+        with private_files():
+            a = analyze_clip(job["path"], _model(s.model), s, out_root=out)
+        return {"status": "done", "out_dir": str(a.folder), "summary": a.summary.to_json()}
     except KneeVisionError as exc:
         return {"status": "failed", "error": str(exc)}
     except Exception as exc:  # a bug must not stop the batch; its reason is kept
@@ -256,10 +265,35 @@ def clean_stale(out_root: Path) -> int:
     return n
 
 
+@contextlib.contextmanager
+def private_files() -> Iterator[None]:
+    """Create files owner-only (umask 077) for the block: the outputs hold patient video.
+
+    The umask is per process; batch workers run one clip at a time, so nothing
+    else of theirs is affected.
+    """
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def make_private(root: Path) -> None:
+    """Folders 0700 and files 0600 under ``root`` (what an analysis wrote with wider modes)."""
+    if not root.is_dir():
+        return
+    root.chmod(0o700)
+    for path in root.rglob("*"):
+        if path.is_symlink():
+            continue
+        path.chmod(0o700 if path.is_dir() else 0o600)
+
+
 def run_batch(
     source: str | Path,
     db_path: str | Path,
-    settings: dict,
+    settings: Settings | dict,
     *,
     out_root: str | Path | None = None,
     workers: int = 1,
@@ -274,8 +308,9 @@ def run_batch(
         Folder or CSV manifest.
     db_path : path
         SQLite file (created when missing).
-    settings : dict
-        :class:`~kneevision.pipeline.Settings` fields.
+    settings : Settings or dict
+        The settings (a dict of :class:`~kneevision.settings.Settings` fields is
+        validated first: an invalid one is refused before any clip runs).
     out_root : path, optional
         Where ``PATIENT/DATE/<clip>_kneevision/`` go (default: beside the database,
         in ``kneevision-batch/``).
@@ -288,11 +323,16 @@ def run_batch(
     """
     from kneevision.pose.model import resolve_model
 
+    if not isinstance(settings, Settings):
+        settings = Settings.from_dict(settings)
+    from kneevision.api import check_exports
+
+    check_exports(settings)
     jobs = collect(source)
     out_root = Path(out_root) if out_root else Path(db_path).resolve().parent / "kneevision-batch"
     clean_stale(out_root)
-    settings = {**settings, "model": settings.get("model", "full")}
-    model = resolve_model(settings["model"], allow_download=False)
+    make_private(out_root)  # outputs of versions that left them world-readable, too
+    model = resolve_model(settings.model, allow_download=False)
     result = BatchResult(total=len(jobs))
     with Store(db_path) as store:
         pending: list[Job] = []
@@ -316,7 +356,11 @@ def run_batch(
         if not pending:
             return result
         left = len(pending)
-        for job, outcome in _outcomes(pending, settings, out_root, workers, scheduler):
+        plain = settings.to_dict()
+        for job, outcome in _outcomes(pending, plain, out_root, workers, scheduler):
+            if outcome.get("out_dir"):
+                # atomic_dir/atomic_file set 0755/0644 on rename; a clinic's folder is private.
+                make_private(Path(outcome["out_dir"]))
             store.record_trial(job.to_dict(), outcome)
             if outcome["status"] == "done":
                 result.done += 1

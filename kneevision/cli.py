@@ -10,7 +10,6 @@ import argparse
 import math
 import os
 import sys
-import tomllib
 from pathlib import Path
 
 from kneevision import __version__
@@ -21,66 +20,20 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 def bundled_sample() -> Path:
     """The CC0 sample clip shipped with KneeVision (checkout or installed wheel)."""
-    pkg = Path(__file__).resolve().parent
-    for folder in (pkg / "_data" / "samples", pkg.parent / "samples"):
-        clip = folder / "front_goblet_squat_home_A.mp4"
-        if clip.is_file():
-            return clip
-    raise KneeVisionError("the bundled sample clip is missing from this installation")
+    from kneevision.api import sample_clip
 
-
-def _load_config(path: str | None) -> dict:
-    if path is None:
-        return {}
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise KneeVisionError("settings file not found", path) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise KneeVisionError(f"settings file is not valid TOML ({exc})", path) from None
-    return data.get("analyze", data)
+    return sample_clip()
 
 
 def _settings(args: argparse.Namespace):
-    from dataclasses import fields
+    """The settings of a parsed ``analyze``/``batch``/``live`` command line.
 
-    from kneevision.pipeline import Settings
+    Defaults < ``--config`` file < options; an invalid value is a one-line error
+    naming the setting, raised before any model is loaded.
+    """
+    from kneevision.settings import from_args
 
-    known = {f.name for f in fields(Settings)}
-    config = _load_config(args.config)
-    unknown = set(config) - known
-    if unknown:
-        raise KneeVisionError(f"unknown setting(s): {', '.join(sorted(unknown))}", args.config)
-    values = dict(config)
-    for name in (
-        "model",
-        "max_people",
-        "cutoff_hz",
-        "vis_threshold",
-        "protocol",
-        "side",
-        "image_fps",
-    ):
-        v = getattr(args, name, None)
-        if v is not None:
-            values[name] = v
-    if args.mirrored:
-        values["mirrored"] = True
-    if args.no_overlay:
-        values["overlay"] = False
-    if args.no_report:
-        values["report"] = False
-    if args.blur_faces:
-        values["blur_faces"] = True
-    if getattr(args, "fast", False):
-        values["fast"] = True
-    if args.markers:
-        values["markers"] = True
-    for name in ("marker_size_mm", "fov_deg", "intrinsics"):
-        if getattr(args, name, None) is not None:
-            values[name] = getattr(args, name)
-    return Settings(**values)
+    return from_args(args, args.command if args.command in ("batch", "live") else "analyze")
 
 
 def _progress_bars(quiet: bool):
@@ -110,62 +63,45 @@ def _progress_bars(quiet: bool):
     return make, close
 
 
-def _missing(v: object) -> bool:
-    return v is None or (isinstance(v, float) and v != v)
+def format_result(summary, out_dir: Path | None = None) -> str:
+    """A short human summary of one analysis: protocol, view, reps, key numbers, flags.
 
+    ``summary`` is a :class:`~kneevision.summary.Summary` (or its JSON form).
+    """
+    from kneevision.metrics import format_value, metric
+    from kneevision.summary import SideMetrics, Summary
 
-def _fmt_value(metric: str, v: float | None) -> str:
-    if _missing(v):
-        return "--"
-    from kneevision.protocols.base import unit_of
-
-    return f"{v:.1f}{unit_of(metric)}"
-
-
-def format_result(summary: dict, out_dir: Path | None = None) -> str:
-    """A short human summary of one analysis: protocol, view, reps, key numbers, flags."""
-    from kneevision.protocols.base import label_of
-
-    lines = []
-    name = Path(summary["input"]["path"]).name if "input" in summary else "combined"
-    det = summary.get("detection", {})
-    how = "detected" if det.get("requested") == "auto" else "as asked"
-    reps = summary.get("reps", [])
-    n_reps = {s: sum(1 for r in reps if r.get("side") == s) for s in ("left", "right")}
-    lines.append(
-        f"✓ {name}: {summary['protocol']} ({how}), view {summary['view']}, "
+    s = summary if isinstance(summary, Summary) else Summary.from_json(summary)
+    how = "detected" if s.detection.requested == "auto" else "as asked"
+    n_reps = {side: len(s.reps_of(side)) for side in ("left", "right")}
+    lines = [
+        f"✓ {s.clip_name}: {s.protocol} ({how}), view {s.view}, "
         f"reps left {n_reps['left']} / right {n_reps['right']}"
-    )
-    sides = summary.get("sides", {})
-    per_side = [sides.get(s) or {} for s in ("left", "right")]
-    metrics = dict.fromkeys(m for d in per_side for m, v in d.items() if isinstance(v, dict))
-    for m in metrics:
-        vals = [d.get(m, {}) for d in per_side]
-        if all(not v or _missing(v.get("value")) for v in vals):
-            continue
-        label = label_of(m)
+    ]
+    left, right = s.side("left"), s.side("right")
+    for m in s.side_metrics():
         lines.append(
-            f"  {label:<32} left {_fmt_value(m, vals[0].get('value')):>8}"
-            f"  right {_fmt_value(m, vals[1].get('value')):>8}"
+            f"  {metric(m).label:<32} left {format_value(m, left.value(m)):>8}"
+            f"  right {format_value(m, right.value(m)):>8}"
         )
-    for m, v in summary.get("bilateral", {}).items():
-        if not _missing(v.get("value")) and not m.endswith("_s"):
-            lines.append(f"  {label_of(m):<32} both {_fmt_value(m, v['value']):>8}")
-    for m, a in summary.get("asymmetry", {}).items():
-        if a.get("mdc") is not None:
-            lines.append(f"  ⇄ {label_of(m)}: {a['verdict']}")
-    markers = summary.get("markers")
-    if markers:
+    for m, stat in s.bilateral.items():
+        if stat.measured and metric(m).unit != " s":
+            lines.append(f"  {metric(m).label:<32} both {format_value(m, stat.value):>8}")
+    for m, a in s.asymmetry.items():
+        if a.mdc is not None:
+            lines.append(f"  ⇄ {metric(m).label}: {a.verdict}")
+    flags = [f.message for f in s.quality]
+    if s.markers:
         for side in ("left", "right"):
-            ms = markers["sides"].get(side) or {}
-            if ms.get("tested"):
-                ir = _fmt_value("x_deg", ms["internal_rotation_deg"]["value"])
-                er = _fmt_value("x_deg", ms["external_rotation_deg"]["value"])
+            ms = SideMetrics.from_json(s.markers["sides"].get(side))
+            if ms.facts.get("tested"):
+                ir = format_value("internal_rotation_deg", ms.value("internal_rotation_deg"))
+                er = format_value("external_rotation_deg", ms.value("external_rotation_deg"))
                 lines.append(f"  markers {side:<5} IR {ir}  ER {er}")
-        for m, a in markers.get("asymmetry", {}).items():
-            lines.append(f"  ⇄ markers {label_of(m)}: {a['verdict']}")
-    for flag in summary.get("quality", []) + (markers or {}).get("quality", []):
-        lines.append(f"  ! {flag['message']}")
+        for m, a in s.markers.get("asymmetry", {}).items():
+            lines.append(f"  ⇄ markers {metric(m).label}: {a['verdict']}")
+        flags += [f["message"] for f in s.markers.get("quality", [])]
+    lines += [f"  ! {message}" for message in flags]
     if out_dir is not None:
         lines.append(f"  → {out_dir}")
     return "\n".join(lines)
@@ -197,16 +133,19 @@ def _for_each(items: list[str], work, args: argparse.Namespace, noun: str) -> tu
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Analyse each clip; a bad clip is reported and the others go on."""
-    from kneevision.pipeline import analyze
+    from kneevision.api import analyze_clip, check_exports
     from kneevision.pose.model import resolve_model
 
     settings = _settings(args)
+    check_exports(settings)
     model = resolve_model(settings.model)
     make_bar, close_bars = _progress_bars(args.quiet)
 
     def one(clip: str):
         try:
-            result = analyze(clip, model, settings, out_root=args.out, progress_factory=make_bar)
+            result = analyze_clip(
+                clip, model, settings, out_root=args.out, progress_factory=make_bar
+            )
         finally:
             close_bars()
         if not args.quiet:
@@ -215,7 +154,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     done, failed = _for_each(args.videos, one, args, "clips")
     if settings.protocol == "seated-twist" and len(done) > 1:
-        from kneevision.pipeline import combine_seated_twist
+        from kneevision.api import combine_seated_twist
 
         combined = combine_seated_twist(done, out_root=args.out)
         if not args.quiet:
@@ -256,23 +195,21 @@ def cmd_live(args: argparse.Namespace) -> int:
     if args.camera is not None and args.source is not None:
         print("kneevision: error: use --camera or --source, not both", file=sys.stderr)
         return EXIT_USAGE
-    model = resolve_model(args.model)
+    settings = _settings(args)
+    model = resolve_model(settings.model)
     out_dir, summary, _ = run_live(
         model,
+        settings,
         camera=args.camera,
         source=args.source,
-        protocol=args.protocol,
         record=args.record,
-        report=args.report,
         headless=args.headless,
         out_root=args.out,
         max_seconds=args.seconds,
-        max_people=args.max_people,
-        symmetric=args.symmetric,
     )
     if not args.quiet:
         print(format_result(summary, out_dir))
-        live = summary["input"].get("live", {})
+        live = summary.input.extra.get("live", {}) if summary.input else {}
         if live:
             p50, p95 = live["latency_ms_p50"], live["latency_ms_p95"]
             print(
@@ -288,7 +225,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     from kneevision.batch import run_batch
 
-    settings = _settings(args).to_dict()
+    settings = _settings(args)
     bar = tqdm(total=None, unit="clip", disable=True if args.quiet else None, dynamic_ncols=True)
 
     def progress(result, left: int) -> None:
@@ -409,115 +346,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_analyze(args)
 
 
-def _add_analysis_options(p: argparse.ArgumentParser) -> None:
+def _add_analysis_options(p: argparse.ArgumentParser, command: str = "analyze") -> None:
+    """``--out``, ``-q`` and one option per setting (:class:`~kneevision.settings.Settings`)."""
+    from kneevision.settings import add_arguments
+
+    where = {
+        "live": "where the session folder goes (default ./kneevision-live)",
+        "batch": "where PATIENT/DATE/<clip>_kneevision/ folders go (default: kneevision-batch/ "
+        "beside the database)",
+    }
     p.add_argument(
         "--out",
         metavar="DIR",
-        help="folder receiving one <clip>_kneevision/ folder per clip (default: next to each clip)",
+        help=where.get(
+            command,
+            "folder receiving one <clip>_kneevision/ folder per clip (default: next to each clip)",
+        ),
     )
-    p.add_argument(
-        "--model",
-        metavar="NAME|PATH",
-        help="pose model: lite (fastest), full (default), heavy (downloaded once "
-        "if online) or a path to a .task file",
-    )
-    p.add_argument(
-        "--mirrored",
-        action="store_true",
-        help="the video is mirrored (front/selfie camera): swap left and right back",
-    )
-    p.add_argument(
-        "--max-people",
-        type=int,
-        metavar="N",
-        dest="max_people",
-        help="people to look for; with more than one in view the first person "
-        "followed stays followed (default 2; 1 is slightly faster)",
-    )
-    p.add_argument("--no-overlay", action="store_true", help="do not write overlay.mp4")
-    p.add_argument(
-        "--no-report", action="store_true", help="do not write report.html and report.pdf"
-    )
-    p.add_argument(
-        "--markers",
-        action="store_true",
-        help="seated twist with printed markers (kneevision markers print): also measure "
-        "tibial rotation from the markers, beside the markerless estimate",
-    )
-    p.add_argument(
-        "--marker-size-mm",
-        type=float,
-        dest="marker_size_mm",
-        metavar="MM",
-        help="printed marker size (default 40)",
-    )
-    p.add_argument(
-        "--fov-deg",
-        type=float,
-        dest="fov_deg",
-        metavar="DEG",
-        help="camera's horizontal field of view, for the marker poses when there is no "
-        "--intrinsics file (default 65, phones)",
-    )
-    p.add_argument(
-        "--intrinsics",
-        metavar="JSON",
-        help="camera calibration from 'kneevision markers calibrate', for the marker poses",
-    )
-    p.add_argument(
-        "--fast",
-        action="store_true",
-        help="run the model once a frame. By default it also runs on the mirror image of "
-        "every frame, on a second core, and the two are averaged, so that left and right "
-        "legs are measured alike (MediaPipe alone reads a mirrored clip's legs several "
-        "degrees apart)",
-    )
-    p.add_argument(
-        "--blur-faces",
-        action="store_true",
-        help="blur faces in the overlay video and report pictures, so they can be shared",
-    )
-    from kneevision.protocols import CHOICES
-
-    p.add_argument(
-        "--protocol",
-        choices=CHOICES,
-        metavar="NAME",
-        help="the test filmed: " + ", ".join(CHOICES) + " (default auto: chosen from the "
-        "motion, with the reasons in summary.json). Two or more clips with seated-twist "
-        "are also combined into one left-right result.",
-    )
-    p.add_argument(
-        "--side",
-        choices=("left", "right"),
-        help="the leg tested, when a clip shows one leg and it cannot be told apart",
-    )
-    p.add_argument(
-        "--cutoff-hz",
-        type=float,
-        dest="cutoff_hz",
-        metavar="HZ",
-        help="low-pass cutoff for landmark smoothing (default 6 Hz)",
-    )
-    p.add_argument(
-        "--vis-threshold",
-        type=float,
-        dest="vis_threshold",
-        metavar="V",
-        help="landmarks with visibility below V count as missing (default 0.5)",
-    )
-    p.add_argument(
-        "--config",
-        metavar="TOML",
-        help="settings file ([analyze] table); command-line options override it",
-    )
-    p.add_argument(
-        "--image-fps",
-        type=float,
-        dest="image_fps",
-        metavar="FPS",
-        help="frame rate of a folder of images given instead of a video (default 30)",
-    )
+    add_arguments(p, command)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
 
 
@@ -547,8 +393,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analysis_options(p)
     p.set_defaults(func=cmd_analyze)
 
-    from kneevision.protocols import CHOICES
-
     p = sub.add_parser(
         "live",
         help="live check from a webcam, with the overlay on screen",
@@ -561,43 +405,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--source", metavar="FILE", help="play a video file as if it were a camera (real time)"
     )
-    p.add_argument(
-        "--protocol",
-        choices=CHOICES,
-        default="auto",
-        metavar="NAME",
-        help="test for the end-of-session analysis; seated-twist also starts the guided "
-        "mode (calibrate with c, then twist in and out per leg)",
-    )
     p.add_argument("--record", metavar="OUT.mp4", help="record the overlay video from the start")
-    p.add_argument("--report", action="store_true", help="also write report.html/.pdf at the end")
-    p.add_argument("--model", default="lite", metavar="NAME|PATH", help="pose model (default lite)")
     p.add_argument(
         "--headless",
         action="store_true",
         help="no window: run the same loop and write the overlay video and summary",
     )
-    p.add_argument(
-        "--out", metavar="DIR", help="where the session folder goes (default ./kneevision-live)"
-    )
     p.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds of video")
     p.add_argument(
-        "--max-people",
-        type=int,
-        default=1,
-        metavar="N",
-        dest="max_people",
-        help="2 also checks once a second for a second person (flagged in the summary); "
-        "costs latency (default 1)",
-    )
-    p.add_argument(
         "--symmetric",
-        action="store_true",
+        dest="fast",
+        action="store_false",
+        default=argparse.SUPPRESS,
         help="also run the model on the mirror image of every frame (in a second thread) "
         "and average the two, so that left and right legs are measured alike, as "
         "'analyze' does by default; more CPU, a little more latency",
     )
-    p.add_argument("-q", "--quiet", action="store_true", help="no summary at the end")
+    _add_analysis_options(p, "live")
     p.set_defaults(func=cmd_live)
 
     p = sub.add_parser(
@@ -630,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scheduler", metavar="ADDRESS", help="run on a Dask cluster (tcp://host:8786) instead"
     )
-    _add_analysis_options(p)
+    _add_analysis_options(p, "batch")
     p.set_defaults(func=cmd_batch)
 
     p = sub.add_parser("markers", help="printed markers for the precise seated twist test")

@@ -11,6 +11,7 @@ a video with ``--headless``. On exit the session is analysed like a clip:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import sys
@@ -23,6 +24,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kneevision.analysis import write_outputs
 from kneevision.errors import KneeVisionError
 from kneevision.kinematics.angles import knee_flexion
 from kneevision.kinematics.landmarks import SIDES, leg
@@ -30,10 +32,13 @@ from kneevision.kinematics.signals import OneEuroFilter
 from kneevision.pipeline import facing_camera, live_labels
 from kneevision.pose.landmarker import FlipAveragedEstimator, PoseEstimator, PoseFrame
 from kneevision.pose.model import ModelFile
+from kneevision.protocols.base import HIPS, LEGS
 from kneevision.protocols.quality import TWIST_SETUP
 from kneevision.protocols.seated_twist import rotation_series
 from kneevision.report.overlay import draw_overlay
+from kneevision.settings import LIVE_DEFAULTS, Settings
 from kneevision.style import WARNING_BGR
+from kneevision.summary import Summary
 from kneevision.video.source import Frame, VideoInfo, probe_video, read_camera, read_video
 
 WINDOW = "KneeVision live"
@@ -223,9 +228,9 @@ def handle_key(state: LiveState, key: int) -> None:
 
 def capture_hints(pf: PoseFrame, width: int, height: int) -> list[str]:
     """Short filming hints for the current frame."""
-    if not np.isfinite(pf.image[23:25]).all():
+    if not np.isfinite(pf.image[HIPS]).all():
         return ["Step into the picture"]
-    legs = pf.image[23:33]
+    legs = pf.image[LEGS]
     m = 0.01
     inside = (
         (legs[:, 0] > m * width)
@@ -236,7 +241,7 @@ def capture_hints(pf: PoseFrame, width: int, height: int) -> list[str]:
     hints = []
     if not inside.all():
         hints.append("Step back: keep hips to toes in the picture")
-    if np.nanmean(pf.visibility[23:33]) < 0.5:
+    if np.nanmean(pf.visibility[LEGS]) < 0.5:
         hints.append("More light, please")
     return hints
 
@@ -285,12 +290,11 @@ class LiveSession:
         Seated twist guided mode.
     max_seconds : float, optional
         Stop after this much source time.
-    max_people : int
-        1 turns off the once-a-second check for a second person (see
-        :class:`~kneevision.pose.PoseEstimator`), which costs one extra inference.
-    symmetric : bool
-        Also run the model on each frame's mirror image, in a second thread, and
-        average the two (:class:`~kneevision.pose.landmarker.FlipAveragedEstimator`).
+    settings : Settings, optional
+        ``max_people`` (1 turns off the once-a-second check for a second person, which
+        costs one extra inference), ``fast`` (off: also run the model on each frame's
+        mirror image, in a second thread, and average the two) and ``valgus_warn_deg``.
+        Default: :data:`~kneevision.settings.LIVE_DEFAULTS`.
     """
 
     def __init__(
@@ -304,19 +308,15 @@ class LiveSession:
         recording: bool = False,
         mirror: bool = False,
         guide: bool = False,
-        valgus_warn_deg: float = 10.0,
         max_seconds: float | None = None,
-        max_people: int = 1,
-        symmetric: bool = False,
+        settings: Settings | None = None,
     ) -> None:
         self.capture = LatestFrame(frames)
-        self.max_people = max_people
-        self.symmetric = symmetric
+        self.settings = settings or Settings.from_dict(LIVE_DEFAULTS)
         self.info, self.model = info, model
         self.show, self.record = show, record
         self.state = LiveState(mirror=mirror, recording=recording)
         self.guide = TwistGuide() if guide else None
-        self.valgus_warn_deg = valgus_warn_deg
         self.max_seconds = max_seconds
         self.reps = RepCounter()
         self.stats = LiveStats()
@@ -330,8 +330,8 @@ class LiveSession:
         """Process frames until the source ends, ``q``/Esc, or ``max_seconds``."""
         started = time.monotonic()
         try:
-            estimator = FlipAveragedEstimator if self.symmetric else PoseEstimator
-            with estimator(self.model, max_people=self.max_people) as est:
+            estimator = PoseEstimator if self.settings.fast else FlipAveragedEstimator
+            with estimator(self.model, max_people=self.settings.max_people) as est:
                 while not self.state.quit:
                     item = self.capture.get()
                     if item is None:
@@ -368,7 +368,7 @@ class LiveSession:
             img_pts[:, 0] = w - 1 - img_pts[:, 0]
         else:
             image = image.copy()
-        labels, warn = live_labels(img_pts, wld_pts)
+        labels, warn = live_labels(img_pts, wld_pts, self.settings.valgus_warn_deg)
         flexion = {}
         for side in SIDES:
             j = leg(wld_pts, side)
@@ -410,7 +410,7 @@ class LiveSession:
         hints = capture_hints(pf, self.info.width, self.info.height)
         if any(warn.values()):
             hints.insert(0, "Knee caving in!")
-        elif self.guide is None and np.isfinite(pf.image[23:25]).all():
+        elif self.guide is None and np.isfinite(pf.image[HIPS]).all():
             if not facing_camera(pf.image):
                 hints.append("Face the camera to see the knees cave in")
         scale = max(0.8, image.shape[0] / 720)
@@ -463,23 +463,38 @@ def no_display_error() -> KneeVisionError:
 
 def run_live(
     model: ModelFile,
+    settings: Settings | None = None,
     *,
     camera: int | None = None,
     source: str | None = None,
-    protocol: str = "auto",
     record: str | None = None,
-    report: bool = False,
     headless: bool = False,
     out_root: str | None = None,
     max_seconds: float | None = None,
-    max_people: int = 1,
-    symmetric: bool = False,
-) -> tuple[Path, dict, LiveStats]:
+) -> tuple[Path, Summary, LiveStats]:
     """Run a live session and analyse it like a clip.
+
+    Parameters
+    ----------
+    model : ModelFile
+    settings : Settings, optional
+        As for a clip (``protocol``, ``report``, ``export`` ...); default
+        :data:`~kneevision.settings.LIVE_DEFAULTS`. ``protocol="seated-twist"`` also
+        starts the guided mode.
+    camera, source : optional
+        A webcam index, or a video file played as a camera.
+    record : path, optional
+        Also copy the overlay video there.
+    headless : bool
+        No window: the same loop, writing the overlay video.
+    out_root : path, optional
+        Where the session folder goes (default ``./kneevision-live``).
+    max_seconds : float, optional
+        Stop after this much source time.
 
     Returns
     -------
-    (Path, dict, LiveStats)
+    (Path, Summary, LiveStats)
         The output folder, its summary and the latency figures.
 
     Raises
@@ -491,10 +506,13 @@ def run_live(
     import datetime as dt
     import shutil
 
+    from kneevision.api import check_exports, finish_folder
     from kneevision.errors import NoPoseError
     from kneevision.outputs import atomic_dir, atomic_file
-    from kneevision.pipeline import Settings, sequence_from_frames, write_outputs
+    from kneevision.pipeline import sequence_from_frames
 
+    settings = settings or Settings.from_dict(LIVE_DEFAULTS)
+    check_exports(settings)
     if not headless and not display_available():
         raise no_display_error()
     frames, info, label = open_source(camera, source)
@@ -524,10 +542,9 @@ def run_live(
             record=record_frame,
             recording=headless or record is not None,
             mirror=source is None and not headless,
-            guide=protocol == "seated-twist",
+            guide=settings.protocol == "seated-twist",
             max_seconds=max_seconds,
-            max_people=max_people,
-            symmetric=symmetric,
+            settings=settings,
         )
         started = time.monotonic()
         try:
@@ -548,13 +565,7 @@ def run_live(
             "person_jumps": session.jumps,
             "multi_person_tracking": session.multi,
         }
-        settings = Settings(
-            model=model.name,
-            protocol=protocol,
-            overlay=writer is not None,
-            report=report,
-            fast=not symmetric,
-        )
+        settings = dataclasses.replace(settings, model=model.name, overlay=writer is not None)
         input_facts = {
             "path": label,
             "sha256": None,
@@ -566,8 +577,9 @@ def run_live(
                 "dropped": session.capture.dropped,
             },
         }
-        summary, _, _ = write_outputs(tmp, seq, facts, settings, model, input_facts)
+        done = write_outputs(tmp, seq, facts, settings, model, input_facts)
+        summary = finish_folder(done, settings)
     if record is not None and (final / "overlay.mp4").is_file():
         with atomic_file(record) as tmp:
             shutil.copyfile(final / "overlay.mp4", tmp)
-    return final, summary, session.stats
+    return final, Summary.from_json(summary), session.stats

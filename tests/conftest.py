@@ -68,4 +68,32 @@ def all_clips_analyzed(tmp_path_factory, shared_samples) -> Path:
     out = tmp_path_factory.mktemp("all_clips")
     clips = sorted(str(p) for p in shared_samples.glob("*.mp4"))
     assert main(["analyze", *clips, "--out", str(out), "-q"]) == 0
+    for summary in out.glob("*/summary.json"):
+        check_summary(summary)
     return out
+
+
+def check_summary(path: Path) -> dict:
+    """A written summary.json against the published JSON Schema and the typed contract:
+    it validates, reads back unchanged, and names only registered metrics."""
+    import json
+
+    from kneevision.metrics import is_registered
+    from kneevision.summary import Summary, validate
+
+    data = json.loads(Path(path).read_text())
+    validate(data)
+    summary = Summary.from_json(data)
+    assert summary.to_json() == data, path
+    names = {k for r in summary.reps for k in r.extra if not isinstance(r.extra[k], bool)}
+    names |= {m for s in summary.sides.values() for m in s.metrics}
+    names |= set(summary.bilateral) | set(summary.asymmetry) | set(summary.angles)
+    unknown = sorted(n for n in names if not is_registered(n))
+    assert not unknown, f"{path}: metrics missing from kneevision.metrics: {unknown}"
+    return data
+
+
+@pytest.fixture(scope="session")
+def validate_summary():
+    """``validate_summary(path)``: see :func:`check_summary`."""
+    return check_summary

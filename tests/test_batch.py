@@ -77,6 +77,7 @@ def clinic(tmp_path_factory) -> tuple[Path, Path]:
     return root, root / "kv.sqlite"
 
 
+@pytest.mark.slow
 def test_batch_ok_and_failed_trials_then_rerun_skips(clinic):
     root, db = clinic
     rows = trials(db)
@@ -96,6 +97,21 @@ def test_batch_ok_and_failed_trials_then_rerun_skips(clinic):
     assert oct(db.stat().st_mode & 0o777) == "0o600"
 
 
+@pytest.mark.slow
+def test_everything_the_batch_writes_is_owner_only(clinic, validate_summary):
+    """Overlay videos, landmarks and reports are patient data, like the database (0600)."""
+    root, _ = clinic
+    out = root / "kneevision-batch"
+    paths = [out, *out.rglob("*")]
+    assert len(paths) > 20
+    wide = [f"{p.relative_to(root)} {oct(p.stat().st_mode & 0o777)}" for p in paths
+            if p.stat().st_mode & 0o777 != (0o700 if p.is_dir() else 0o600)]  # fmt: skip
+    assert not wide
+    for summary in out.rglob("summary.json"):
+        validate_summary(summary)
+
+
+@pytest.mark.slow
 def test_db_commands_and_history_report(clinic, tmp_path):
     _, db = clinic
     r = kv("db", "patients", "--db", str(db))
@@ -137,6 +153,7 @@ def test_manifest_bad_rows_fail_with_their_reason(tmp_path):
         assert why in reasons
 
 
+@pytest.mark.slow
 def test_sigkill_mid_run_then_rerun_finishes_exactly_once(tmp_path):
     root = clinic_folder(tmp_path / "in", broken=False)
     db, out = tmp_path / "kv.sqlite", tmp_path / "out"
@@ -173,6 +190,7 @@ def _metrics(db: Path) -> dict:
     return {r[:4]: r[4] for r in rows}
 
 
+@pytest.mark.slow
 def test_dask_cluster_gives_the_same_results_as_local_processes(tmp_path):
     from dask.distributed import LocalCluster
 
@@ -196,6 +214,7 @@ def test_dask_cluster_gives_the_same_results_as_local_processes(tmp_path):
     assert np.allclose(va, vb, atol=1e-6, equal_nan=True)
 
 
+@pytest.mark.slow
 def test_blur_faces_in_the_overlay(tmp_path):
     import cv2
 
@@ -227,7 +246,7 @@ def test_blur_faces_in_the_overlay(tmp_path):
 
 def test_settings_hash_ignores_scheduling_not_the_estimate():
     from kneevision.batch import Job, settings_hash
-    from kneevision.pipeline import Settings
+    from kneevision.settings import Settings
 
     job = Job(patient="P", date="2026-01-01", path="x.mp4")
     base = Settings().to_dict()
@@ -236,9 +255,12 @@ def test_settings_hash_ignores_scheduling_not_the_estimate():
         return settings_hash({**base, **changes}, job, "sha")
 
     assert key() == key(parallel_mirror=False) == key(reserve_core=False)
+    assert key() == key(export=["trc", "mot"])  # extra formats do not change the numbers
     assert key(fast=True) != key()  # one pass or the flip average: different results
+    assert key(valgus_warn_deg=15.0) != key()
 
 
+@pytest.mark.slow
 def test_workers_run_the_mirrored_pass_serially_with_the_same_results(tmp_path):
     """Several workers each run their two landmarkers one after the other (2 workers
     keep 2 cores busy, not 4 threads); one worker runs them side by side. Same numbers."""
@@ -273,7 +295,7 @@ def test_fast_is_a_flag_of_analyze_and_batch_and_a_setting_of_the_same_name(tmp_
         assert _settings(parser.parse_args(head)).fast is False
         assert _settings(parser.parse_args([*head, "--fast"])).fast is True
         assert _settings(parser.parse_args([*head, "--config", str(toml)])).fast is True
-    assert parser.parse_args(["live"]).symmetric is False
-    assert parser.parse_args(["live", "--symmetric"]).symmetric is True
+    assert _settings(parser.parse_args(["live"])).fast is True
+    assert _settings(parser.parse_args(["live", "--symmetric"])).fast is False
     with pytest.raises(SystemExit):
         parser.parse_args(["analyze", "c.mp4", "--symmetric"])  # the default now

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -115,7 +114,8 @@ def test_twist_guide_walks_through_both_legs():
     assert "L-R -5°" in g.prompt()
 
 
-def test_headless_session_writes_the_same_outputs(tmp_path):
+@pytest.mark.slow
+def test_headless_session_writes_the_same_outputs(tmp_path, validate_summary):
     p = kv("live", "--source", str(BUNDLED), "--headless", "--seconds", "5", "--report",
            "--out", str(tmp_path))  # fmt: skip
     out, err = p.communicate(timeout=180)
@@ -123,7 +123,7 @@ def test_headless_session_writes_the_same_outputs(tmp_path):
     folder = tmp_path / f"{BUNDLED.stem}_kneevision"
     names = {f.name for f in folder.iterdir()}
     assert {"summary.json", "angles.csv", "reps.csv", "overlay.mp4", "report.html"} <= names
-    s = json.loads((folder / "summary.json").read_text())
+    s = validate_summary(folder / "summary.json")
     assert s["protocol"] == "squat"
     bottoms = [e["time_s"] for e in s["events"] if e["kind"] == "bottom"]
     assert bottoms == pytest.approx([1.1, 3.5], abs=0.4)  # the clip's first two reps
@@ -179,6 +179,7 @@ def _window(display: str, timeout: float = 60.0) -> tuple[str, int, int]:
     raise AssertionError("the live window did not appear")
 
 
+@pytest.mark.slow
 def test_window_under_xvfb_shows_the_overlay_and_quits_on_q(xvfb, tmp_path, all_clips_analyzed):
     import imageio_ffmpeg
 

@@ -83,6 +83,15 @@ def knee_flexion(hip: ArrayLike, knee: ArrayLike, ankle: ArrayLike) -> FloatArra
         the angle in the image plane (meaningful from a side view); with world
         points it is the 3-D angle between thigh and shank, which also contains
         any knee abduction: ``arccos(cos(flexion)·cos(abduction))``.
+
+    Examples
+    --------
+    A shank at right angles to the thigh, and a straight leg in world metres:
+
+    >>> round(float(knee_flexion((0, 0), (0, 1), (1, 1))), 6)
+    90.0
+    >>> round(float(knee_flexion((0, 0, 0), (0, -0.45, 0), (0, -0.9, 0))), 6)
+    0.0
     """
     hip, knee, ankle = _arr(hip), _arr(knee), _arr(ankle)
     _check_dims(hip, knee, ankle)
@@ -163,6 +172,16 @@ def fppa(
     -------
     ndarray, shape (...)
         Degrees; + valgus, − varus. Willson & Davis (2008); Munro et al. (2012).
+
+    Examples
+    --------
+    A left leg in image pixels, the other hip at smaller x (the midline): the knee
+    10 px toward it is valgus, 10 px away is varus, by the same angle.
+
+    >>> round(float(fppa((100, 100), (90, 200), (100, 300), other_hip=(60, 100))), 2)
+    11.42
+    >>> round(float(fppa((100, 100), (110, 200), (100, 300), other_hip=(60, 100))), 2)
+    -11.42
     """
     hip, knee, ankle, other_hip = map(_arr, (hip, knee, ankle, other_hip))
     if _check_dims(hip, knee, ankle, other_hip) == 3:
@@ -263,6 +282,19 @@ def tibial_rotation(
     marker mode measures the shank itself. The reference ``f`` equals the Grood &
     Suntay floating axis when knee abduction is zero; with abduction the two
     differ by a second-order amount.
+
+    Examples
+    --------
+    Seated, thigh forward (+z), shank down (−y), the other hip at +x: a foot
+    pointing along the thigh is neutral; toes 5 cm toward the midline over an
+    18 cm foot are ``atan2(5, 18)`` of internal rotation.
+
+    >>> hip, knee, ankle, other = (0, 0, 0), (0, 0, 0.45), (0, -0.45, 0.45), (0.2, 0, 0)
+    >>> heel = (0, -0.5, 0.42)
+    >>> round(float(tibial_rotation(hip, knee, ankle, heel, (0, -0.5, 0.6), other)), 6)
+    0.0
+    >>> round(float(tibial_rotation(hip, knee, ankle, heel, (0.05, -0.5, 0.6), other)), 2)
+    15.52
     """
     pts = tuple(map(_arr, (hip, knee, ankle, heel, toe, other_hip)))
     _check_dims(*pts, need3d=True)

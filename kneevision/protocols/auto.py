@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from kneevision.kinematics.angles import angle_between
+from kneevision.kinematics.landmarks import JOINTS
 from kneevision.protocols.base import Motion
 from kneevision.protocols.single_leg import stance_share
 from kneevision.protocols.squat import find_reps
@@ -82,7 +83,8 @@ def detect(motion: Motion) -> tuple[str, list[str]]:
         reasons.append(f"{len(reps)} repetition(s) of the hips going down and up")
         bottoms = np.array([r.bottom for r in reps])
         # World y points down: positive = left knee lower than the right.
-        diff = motion.world[bottoms, 25, 1] - motion.world[bottoms, 26, 1]
+        knee = JOINTS["knee"]
+        diff = motion.world[bottoms, knee["left"], 1] - motion.world[bottoms, knee["right"], 1]
         gap = np.abs(diff)
         gap_m = float(np.nanmedian(gap)) if np.isfinite(gap).any() else 0.0
         switches = alternations(diff)

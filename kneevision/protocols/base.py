@@ -15,14 +15,22 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import NDArray
 
-from kneevision.kinematics.asymmetry import MDC, compare_sides
-from kneevision.kinematics.landmarks import SIDES, Side, leg
+from kneevision.kinematics.asymmetry import compare_sides
+from kneevision.kinematics.landmarks import JOINTS, SIDES, Side, leg
 from kneevision.kinematics.reps import Rep
 from kneevision.kinematics.series import View, clean_landmarks, estimate_view, frame_angles
 from kneevision.kinematics.signals import tracking_glitches, valid_runs
+from kneevision.metrics import metric as registered
 from kneevision.pose.sequence import PoseSequence
 
 FloatArray = NDArray[np.float64]
+
+#: FPPA above this (degrees of valgus) marks a repetition, and the live overlay, as knee
+#: cave-in: the one default of :attr:`kneevision.settings.Settings.valgus_warn_deg`.
+VALGUS_WARN_DEG = 10.0
+#: Landmark indices of both hips, and of both legs hip to toe.
+HIPS = [JOINTS["hip"][s] for s in SIDES]
+LEGS = sorted(JOINTS[j][s] for j in ("hip", "knee", "ankle", "heel", "toe") for s in SIDES)
 
 
 @dataclass
@@ -68,7 +76,7 @@ class Motion:
     @property
     def has_pose(self) -> NDArray[np.bool_]:
         """Frames with a (cleaned) pose for both hips."""
-        return np.isfinite(self.image[:, 23:25, 0]).all(axis=1)
+        return np.isfinite(self.image[:, HIPS, 0]).all(axis=1)
 
     @cached_property
     def readable_fppa(self) -> dict[str, FloatArray]:
@@ -143,7 +151,7 @@ class Options:
     """
 
     side: Side | None = None
-    valgus_warn_deg: float = 10.0
+    valgus_warn_deg: float = VALGUS_WARN_DEG
 
 
 @dataclass
@@ -253,38 +261,19 @@ def summarize_sides(
 
 
 def mdc_for(metric: str) -> tuple[float, str] | None:
-    """The minimal detectable change that applies to a metric, with its source."""
-    if "fppa" in metric:
-        return MDC["fppa_deg"]
-    if "rotation" in metric:
-        return MDC["tibial_rotation_deg"]
-    # No MDC for markerless knee flexion: mirroring a clip alone moved MediaPipe's
-    # per-leg flexion by 6.6° on average (tests/protocols/test_metamorphic.py), so the
-    # 5° goniometry-style guess would call camera bias a real difference.
-    return None
+    """The minimal detectable change that applies to a metric, with its source (registry)."""
+    m = registered(metric)
+    return (m.mdc, m.mdc_source or "") if m.mdc is not None else None
 
 
 def unit_of(metric: str) -> str:
-    """Display unit of a metric, from the suffix of its name."""
-    if "_pct" in metric:
-        return "%"
-    for suffix, unit in (("_deg", "°"), ("_s", " s"), ("_ratio", "")):
-        if metric.endswith(suffix):
-            return unit
-    return ""
+    """Display unit of a metric (:data:`kneevision.metrics.REGISTRY`)."""
+    return registered(metric).unit
 
 
 def label_of(metric: str) -> str:
     """Human name of a metric key: ``peak_fppa_deg`` → ``peak FPPA``."""
-    words = metric
-    for suffix in ("_deg", "_pct", "_ratio", "_s"):
-        if words.endswith(suffix):
-            words = words[: -len(suffix)]
-            break
-    text = words.replace("_", " ")
-    for short, full in (("fppa", "FPPA"), ("3d", "3-D"), ("pct leg", "% leg")):
-        text = text.replace(short, full)
-    return text
+    return registered(metric).label
 
 
 def asymmetry_table(sides: dict[str, dict[str, dict]], metrics: Sequence[str]) -> dict[str, dict]:

@@ -134,9 +134,10 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
 
 def front_foot(image_frame: np.ndarray) -> Side | None:
     """The leg whose ankle is further forward, forward being where the toes point."""
-    heel = (image_frame[29, 0] + image_frame[30, 0]) / 2
-    toe = (image_frame[31, 0] + image_frame[32, 0]) / 2
-    ahead = (image_frame[27, 0] - image_frame[28, 0]) * np.sign(toe - heel)
+    left, right = leg(image_frame, "left"), leg(image_frame, "right")
+    heel = (left["heel"][0] + right["heel"][0]) / 2
+    toe = (left["toe"][0] + right["toe"][0]) / 2
+    ahead = (left["ankle"][0] - right["ankle"][0]) * np.sign(toe - heel)
     if not math.isfinite(ahead):
         return None
     return "left" if ahead > 0 else "right"

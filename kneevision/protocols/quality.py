@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from kneevision.kinematics.landmarks import leg
 from kneevision.kinematics.signals import valid_runs
 from kneevision.protocols.base import Motion
 
@@ -223,9 +224,10 @@ def handedness(world: np.ndarray) -> float:
     swapped relative to where the feet point (forward = heel → toe, up = hip →
     shoulder). NaN without the landmarks.
     """
-    lh, rh, ls, rs = (world[:, i] for i in (23, 24, 11, 12))
-    heel = (world[:, 29] + world[:, 30]) / 2
-    toe = (world[:, 31] + world[:, 32]) / 2
+    left, right = leg(world, "left"), leg(world, "right")
+    lh, rh, ls, rs = left["hip"], right["hip"], left["shoulder"], right["shoulder"]
+    heel = (left["heel"] + right["heel"]) / 2
+    toe = (left["toe"] + right["toe"]) / 2
     left = lh - rh
     up = (ls + rs) / 2 - (lh + rh) / 2
     forward = toe - heel

@@ -254,7 +254,8 @@ def analyze_balance(motion: Motion, options: Options | None = None) -> Result:
     for side, a, b in periods:
         t = motion.time_s[a:b]
         knee_x = motion.image[a:b, JOINTS["knee"][side], 0]
-        pelvis_x = (motion.image[a:b, 23, 0] + motion.image[a:b, 24, 0]) / 2
+        hips = motion.image[a:b][:, [JOINTS["hip"][s] for s in SIDES], 0]
+        pelvis_x = (hips[:, 0] + hips[:, 1]) / 2
         fp = motion.angles[f"{side}_fppa_deg"][a:b]
         ok = np.isfinite(fp)
         drift = math.nan

@@ -53,7 +53,7 @@ def hip_depth_pct(motion: Motion) -> np.ndarray:
 
     Works from any view; positive = lower than standing.
     """
-    hip_y = (motion.image[:, 23, 1] + motion.image[:, 24, 1]) / 2
+    hip_y = (leg(motion.image, "left")["hip"][:, 1] + leg(motion.image, "right")["hip"][:, 1]) / 2
     leg_px = leg_length_px(motion.image)
     if not np.isfinite(hip_y).any() or not math.isfinite(leg_px):
         return np.full(len(motion), np.nan)
@@ -148,8 +148,12 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
         b = rep.bottom
         kasr = math.nan
         if front:
-            pts = motion.image[b]
-            kasr = float(knee_ankle_separation_ratio(pts[25], pts[26], pts[27], pts[28]))
+            left, right = leg(motion.image[b], "left"), leg(motion.image[b], "right")
+            kasr = float(
+                knee_ankle_separation_ratio(
+                    left["knee"], right["knee"], left["ankle"], right["ankle"]
+                )
+            )
         shared = {
             "knee_ankle_separation_ratio": kasr,
             "depth_pct_leg": float(depth[b]),

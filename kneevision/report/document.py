@@ -11,7 +11,6 @@ import base64
 import datetime as dt
 import html
 import io
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,14 +18,15 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from kneevision.errors import KneeVisionError
+from kneevision.analysis import StoredAnalysis, load_analysis
 from kneevision.kinematics.landmarks import SIDES
-from kneevision.outputs import atomic_file
-from kneevision.pose.sequence import PoseSequence
+from kneevision.metrics import format_value
+from kneevision.outputs import atomic_file, to_jsonable
 from kneevision.report import plots
 from kneevision.report.overlay import blur_face
 from kneevision.report.pdf import write_pdf
 from kneevision.report.references import LSI_CONVENTION, MUNRO_2012, reference_for
+from kneevision.summary import Summary
 
 
 @dataclass
@@ -39,39 +39,30 @@ class ReportData:
     series: dict[str, dict[str, np.ndarray]]
     image_points: np.ndarray | None = None
     figures: list[tuple[str, Figure]] = field(default_factory=list)
+    contract: Summary = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # ``summary`` stays the JSON form (what the plots take); ``contract`` is typed.
+        self.contract = Summary.from_json(self.summary)
 
 
-def load(folder: str | Path) -> ReportData:
+def load(folder: str | Path, stored: StoredAnalysis | None = None) -> ReportData:
     """Read an analysis folder and recompute the per-frame series (no inference).
+
+    With ``stored`` (an analysis just evaluated) nothing is read or evaluated again.
 
     Raises
     ------
     KneeVisionError
         The folder is not a KneeVision analysis.
     """
-    from kneevision.pipeline import Settings, evaluate
-
-    folder = Path(folder)
-    summary_path = folder / "summary.json"
-    if not summary_path.is_file():
-        raise KneeVisionError("not an analysis folder (no summary.json)", folder)
-    import json
-
-    try:
-        summary = json.loads(summary_path.read_text())
-    except json.JSONDecodeError as exc:
-        raise KneeVisionError(f"summary.json is not valid JSON ({exc})", summary_path) from None
-    if "protocol" not in summary:
-        raise KneeVisionError("summary.json predates protocols (schema 1): analyse again", folder)
+    stored = stored or load_analysis(folder)
+    folder, summary = Path(folder), to_jsonable(stored.summary)
     series: dict[str, dict[str, np.ndarray]] = {}
     time_s = np.zeros(0)
     points = None
-    if (folder / "pose.npz").is_file():
-        seq = PoseSequence.load(folder / "pose.npz")
-        known = Settings.__dataclass_fields__
-        settings = Settings(**{k: v for k, v in summary.get("settings", {}).items() if k in known})
-        settings.protocol = summary["protocol"]
-        motion, result = evaluate(seq, settings)
+    if stored.motion is not None and stored.result is not None:
+        motion, result = stored.motion, stored.result
         time_s = motion.time_s
         points = motion.image
         series["knee_flexion_deg"] = {s: motion.angles[f"{s}_knee_flexion_deg"] for s in SIDES}
@@ -85,36 +76,34 @@ def load(folder: str | Path) -> ReportData:
 
 def _valgus_key_frame(data: ReportData) -> Figure | None:
     """The rep with the largest readable FPPA, drawn on its video frame."""
-    reps = [
-        r
-        for r in data.summary.get("reps", [])
-        if r.get("fppa_at_peak_flexion_deg") is not None and r.get("bottom_s") is not None
-    ]
-    src = Path(data.summary.get("input", {}).get("path", ""))
-    if not reps or data.image_points is None or not src.exists():
+    c = data.contract
+    reps = [r for r in c.reps if r.bottom_s is not None]
+    reps = [r for r in reps if r.get("fppa_at_peak_flexion_deg") is not None]
+    src = Path(c.input.path) if c.input else None
+    if not reps or data.image_points is None or src is None or not src.exists():
         return None
-    rep = max(reps, key=lambda r: r["fppa_at_peak_flexion_deg"])
-    i = int(np.argmin(np.abs(data.time_s - rep["bottom_s"])))
+    rep = max(reps, key=lambda r: r.get("fppa_at_peak_flexion_deg"))
+    i = int(np.argmin(np.abs(data.time_s - rep.bottom_s)))
     from kneevision.video.source import read_source
 
     for frame in read_source(src):
         if frame.index == i:
             pts = data.image_points[i].copy()
-            aspect = data.summary["input"].get("pixel_aspect", 1.0) or 1.0
+            aspect = c.input.pixel_aspect or 1.0
             image = frame.image
-            if data.summary.get("settings", {}).get("blur_faces"):
+            if c.settings.get("blur_faces"):
                 blur_face(image, pts, aspect)
             rgb = image[..., ::-1]
             pts[:, 0] /= aspect
-            side = rep["side"]
-            return plots.key_frame(rgb, pts, side, rep["fppa_at_peak_flexion_deg"], "fppa_deg")
+            fppa = rep.get("fppa_at_peak_flexion_deg")
+            return plots.key_frame(rgb, pts, rep.side, fppa, "fppa_deg")
     return None
 
 
 def build_figures(data: ReportData) -> list[tuple[str, Figure]]:
     """The figures of a report, with captions, chosen by protocol."""
-    s = data.summary
-    protocol, reps = s["protocol"], s.get("reps", [])
+    s, c = data.summary, data.contract  # the plots take the JSON form
+    protocol, reps = c.protocol, s.get("reps", [])
     figs: list[tuple[str, Figure]] = []
     if protocol == "seated-twist":
         ref = reference_for(protocol, "total_rotation_deg", s.get("sides"))
@@ -134,7 +123,7 @@ def build_figures(data: ReportData) -> list[tuple[str, Figure]]:
                     )
                 )
         for metric in ("peak_fppa_deg", "peak_knee_flexion_deg", "shank_angle_deg"):
-            if any(r.get(metric) is not None for r in reps):
+            if any(r.get(metric) is not None for r in c.reps):
                 ref = reference_for(protocol, metric)
                 figs.append(
                     (f"{plots.label_of(metric)} per repetition", plots.rep_bars(reps, metric, ref))
@@ -153,7 +142,7 @@ def build_figures(data: ReportData) -> list[tuple[str, Figure]]:
         }
         free = data.series.get("tibial_rotation_deg")
         figs.append(("Markers and markerless", plots.marker_vs_markerless(t, marker, free)))
-    if s.get("asymmetry"):
+    if c.asymmetry:
         figs.append(("Left versus right", plots.asymmetry_chart(s["asymmetry"])))
     key = _valgus_key_frame(data)
     if key is not None:
@@ -164,46 +153,37 @@ def build_figures(data: ReportData) -> list[tuple[str, Figure]]:
 # --- numbers ------------------------------------------------------------------------------
 
 
-def fmt(metric: str, v: object) -> str:
-    """A table cell: one decimal with the unit, ``–`` when missing."""
-    if v is None or (isinstance(v, float) and not math.isfinite(v)):
-        return "–"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, (int, float)):
-        digits = 2 if metric.endswith("_ratio") else 1
-        return f"{v:.{digits}f}{plots.unit_of(metric)}"
-    return str(v)
+#: A table cell: the value with its metric's unit and decimals, ``–`` when missing.
+fmt = format_value
 
 
-def key_rows(summary: dict) -> list[dict]:
+def _contract(summary: Summary | dict) -> Summary:
+    return summary if isinstance(summary, Summary) else Summary.from_json(summary)
+
+
+def key_rows(summary: Summary | dict) -> list[dict]:
     """Rows of the key-numbers table: metric, left, right, reference, verdict."""
-    sides = summary.get("sides", {})
-    metrics: dict[str, None] = {}
-    for s in SIDES:
-        for m, v in (sides.get(s) or {}).items():
-            if isinstance(v, dict) and v.get("value") is not None:
-                metrics[m] = None
+    c = _contract(summary)
+    sides = {side: metrics.to_json() for side, metrics in c.sides.items()}  # for references
     rows = []
-    for m in metrics:
-        vals = {s: ((sides.get(s) or {}).get(m) or {}).get("value") for s in SIDES}
-        ref = reference_for(summary["protocol"], m, sides)
-        asym = summary.get("asymmetry", {}).get(m)
+    for m in c.side_metrics():
+        ref = reference_for(c.protocol, m, sides)
+        asym = c.asymmetry.get(m)
         rows.append(
             {
                 "metric": m,
-                "left": vals["left"],
-                "right": vals["right"],
+                "left": c.side("left").value(m),
+                "right": c.side("right").value(m),
                 "reference": f"{ref.text} ({ref.source})" if ref else "",
-                "verdict": asym["verdict"] if asym else "",
+                "verdict": asym.verdict if asym else "",
             }
         )
     return rows
 
 
-def plain_flags(summary: dict) -> list[tuple[str, str]]:
+def plain_flags(summary: Summary | dict) -> list[tuple[str, str]]:
     """Quality flags as (what happened, what to do), for the top of the report."""
-    return [(f["message"], f.get("advice", "")) for f in summary.get("quality", [])]
+    return [(f.message, f.advice) for f in _contract(summary).quality]
 
 
 # --- HTML ---------------------------------------------------------------------------------
@@ -237,20 +217,20 @@ def _img_tag(fig: Figure, alt: str) -> str:
 
 def render_html(data: ReportData, figures: list[tuple[str, Figure]]) -> str:
     """The self-contained HTML report (images embedded, no external requests)."""
-    s = data.summary
+    s = data.contract
     e = html.escape
-    name = Path(s.get("input", {}).get("path", data.folder.name)).name
-    det = s.get("detection", {})
-    how = "detected" if det.get("requested") == "auto" else "as asked"
+    name = Path(s.input.path).name if s.input else data.folder.name
+    det = s.detection
+    how = "detected" if det.requested == "auto" else "as asked"
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width,initial-scale=1'>",
         f"<title>KneeVision report: {e(name)}</title><style>{CSS}</style></head><body>",
-        f"<h1>KneeVision report: {e(s['protocol'])}</h1>",
-        f"<p class='meta'>Clip <b>{e(name)}</b> · view {e(s['view'])} · "
-        f"protocol {e(s['protocol'])} ({how})"
-        f" · model {e(s.get('model', {}).get('name', '?'))} · KneeVision "
-        f"{e(s.get('kneevision_version', '?'))} · report made "
+        f"<h1>KneeVision report: {e(s.protocol)}</h1>",
+        f"<p class='meta'>Clip <b>{e(name)}</b> · view {e(s.view)} · "
+        f"protocol {e(s.protocol)} ({how})"
+        f" · model {e(s.model.name if s.model else '?')} · KneeVision "
+        f"{e(s.kneevision_version)} · report made "
         f"{dt.datetime.now().strftime('%Y-%m-%d %H:%M')}</p>",
     ]
     flags = plain_flags(s)
@@ -300,15 +280,13 @@ def render_html(data: ReportData, figures: list[tuple[str, Figure]]) -> str:
         parts.append(
             "<p><a href='overlay.mp4'>Watch the video with the measured legs drawn on it</a></p>"
         )
-    if s.get("notes") or s.get("measured_error"):
+    if s.notes or s.measured_error:
         parts.append("<h2>How to read these numbers</h2><ul>")
-        parts += [f"<li>{e(n)}</li>" for n in s.get("notes", [])]
+        parts += [f"<li>{e(n)}</li>" for n in s.notes]
         parts += [f"<li>{e(n)}</li>" for n in measured_error_lines(s)]
         parts.append("</ul>")
-    if det.get("reasons"):
-        parts.append(
-            "<p class='small'>Why this protocol: " + e("; ".join(det["reasons"])) + ".</p>"
-        )
+    if det.reasons:
+        parts.append("<p class='small'>Why this protocol: " + e("; ".join(det.reasons)) + ".</p>")
     parts.append(
         "<p class='small'>Made on this computer by KneeVision; no video or data left it.</p>"
     )
@@ -316,9 +294,10 @@ def render_html(data: ReportData, figures: list[tuple[str, Figure]]) -> str:
     return "\n".join(parts)
 
 
-def measured_error_lines(s: dict) -> list[str]:
+def measured_error_lines(summary: Summary | dict) -> list[str]:
     """Sentences stating each metric's error measured on rendered video for this set-up."""
-    me = s.get("measured_error") or {}
+    s = _contract(summary)
+    me = s.measured_error or {}
     metrics = me.get("metrics") or {}
     if not metrics:
         return []
@@ -329,21 +308,24 @@ def measured_error_lines(s: dict) -> list[str]:
     ]
     return [
         f"Errors measured on rendered video of a digital human with exactly known angles, "
-        f"for this test seen from the {s.get('view')}: " + "; ".join(parts) + ". A rendered "
+        f"for this test seen from the {s.view}: " + "; ".join(parts) + ". A rendered "
         "body is not a person: real clips can be worse. Source: " + str(me.get("source", ""))
         + "."
     ]
 
 
-def write_report(folder: str | Path) -> tuple[Path, Path]:
+def write_report(folder: str | Path, stored: StoredAnalysis | None = None) -> tuple[Path, Path]:
     """Write ``report.html`` and ``report.pdf`` into an analysis folder (atomically).
+
+    ``stored``: the analysis just evaluated (``kneevision.analysis.write_outputs``), so
+    that the protocol is not evaluated a second time; by default the folder is read.
 
     Returns
     -------
     (Path, Path)
         The HTML and PDF files.
     """
-    data = load(folder)
+    data = load(folder, stored)
     figures = build_figures(data)
     html_path, pdf_path = data.folder / "report.html", data.folder / "report.pdf"
     page = render_html(data, figures)

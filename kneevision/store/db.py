@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kneevision.errors import KneeVisionError
+from kneevision.summary import Summary
 
 #: Migrations, in order: ``MIGRATIONS[k]`` takes the schema from version k to k + 1.
 MIGRATIONS: tuple[str, ...] = (
@@ -160,7 +161,7 @@ class Store:
                 "DELETE FROM trials WHERE session_id = ? AND path = ? AND settings_hash = ?",
                 (session, job["path"], job["settings_hash"]),
             )
-            summary = outcome.get("summary") or {}
+            summary = Summary.from_json(outcome["summary"]) if outcome.get("summary") else None
             cur = self.conn.execute(
                 "INSERT INTO trials (session_id, path, sha256, settings_hash, protocol, side, "
                 "notes, status, error, out_dir, finished) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
@@ -169,7 +170,7 @@ class Store:
                     job["path"],
                     job.get("sha256"),
                     job["settings_hash"],
-                    summary.get("protocol") or job.get("protocol"),
+                    summary.protocol if summary else job.get("protocol"),
                     job.get("side"),
                     job.get("notes"),
                     outcome["status"],
@@ -181,7 +182,7 @@ class Store:
             trial = int(cur.lastrowid)
             self.conn.executemany(
                 "INSERT INTO metrics (trial_id, side, rep, metric, value) VALUES (?,?,?,?,?)",
-                [(trial, *row) for row in metric_rows(summary)],
+                [(trial, *row) for row in (metric_rows(summary) if summary else [])],
             )
         return trial
 
@@ -245,20 +246,24 @@ class Store:
         )
 
 
-def metric_rows(summary: dict) -> list[tuple[str, int | None, str, float | None]]:
-    """``(side, rep, metric, value)`` rows from a summary: per rep, then aggregate (rep NULL)."""
+def metric_rows(summary: Summary | dict) -> list[tuple[str, int | None, str, float | None]]:
+    """``(side, rep, metric, value)`` rows from a summary: per rep, then aggregate (rep NULL).
+
+    Booleans (``valgus_warning``) and text are not metrics; a rep's timing marks
+    (start, bottom, end) are not either.
+    """
+    if not isinstance(summary, Summary):
+        summary = Summary.from_json(summary)
     rows: list[tuple[str, int | None, str, float | None]] = []
-    skip = {"side", "rep", "start_s", "bottom_s", "end_s"}
-    for r in summary.get("reps", []):
-        for k, v in r.items():
-            if k not in skip and isinstance(v, (int, float)) and not isinstance(v, bool):
-                rows.append((r["side"], r.get("rep"), k, _num(v)))
-    for side, metrics in (summary.get("sides") or {}).items():
-        for k, agg in (metrics or {}).items():
-            if isinstance(agg, dict) and "value" in agg:
-                rows.append((side, None, k, _num(agg["value"])))
-    for k, agg in (summary.get("bilateral") or {}).items():
-        rows.append(("both", None, k, _num(agg.get("value"))))
+    for r in summary.reps:
+        for k, v in r.extra.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                rows.append((r.side, r.rep, k, _num(v)))
+    for side, metrics in summary.sides.items():
+        for k, stat in metrics.metrics.items():
+            rows.append((side, None, k, _num(stat.value)))
+    for k, stat in summary.bilateral.items():
+        rows.append(("both", None, k, _num(stat.value)))
     return rows
 
 

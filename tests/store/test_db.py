@@ -11,7 +11,10 @@ from kneevision.errors import KneeVisionError
 from kneevision.store import SCHEMA_VERSION, Store, metric_rows
 
 SUMMARY = {
+    "schema_version": 2,
+    "kneevision_version": "0.1.0",
     "protocol": "squat",
+    "view": "front",
     "reps": [
         {"side": "left", "rep": 1, "start_s": 0.0, "bottom_s": 1.0, "end_s": 2.0,
          "peak_fppa_deg": 12.5, "valgus_warning": True},
