@@ -266,15 +266,15 @@ def create_app(data: str | Path, *, lan: bool = False, max_upload_mb: float = DE
         request.state.bearer = False
         new_cookie = None
         auth = request.headers.get("authorization", "")
-        db = state.db()
+        db = state.db()  # this thread's (the event loop's): quick lookups by primary key
         if auth.lower().startswith("bearer "):
-            user = await run_in_threadpool(security.token_user, db, auth[7:].strip())
+            user = security.token_user(db, auth[7:].strip())
             if user is None:
                 return _secure(JSONResponse({"detail": "invalid token"}, 401))
             request.state.user, request.state.bearer = user, True
         else:
             token = request.cookies.get(security.SESSION_COOKIE)
-            user = await run_in_threadpool(security.session_user, db, token)
+            user = security.session_user(db, token)
             if state.lan and user == LOCAL_USER:
                 user = None  # a session made while served locally opens nothing on the LAN
             if user is not None:
@@ -282,7 +282,7 @@ def create_app(data: str | Path, *, lan: bool = False, max_upload_mb: float = DE
             elif not state.lan:
                 request.state.user = LOCAL_USER
                 if not path.startswith(("/api/", "/static/")):  # a browser: give it a session
-                    new_cookie = await run_in_threadpool(security.new_session, db, LOCAL_USER)
+                    new_cookie = security.new_session(db, LOCAL_USER)
                     request.state.session = new_cookie
         public = path.startswith("/static/") or path in ("/login", "/api/health")
         if request.state.user is None and not public:
@@ -365,7 +365,8 @@ def create_app(data: str | Path, *, lan: bool = False, max_upload_mb: float = DE
         if state.limiter.blocked(key):
             return page(request, "login.html", {"next": "/", "error": "too many failed logins: "
                         "wait five minutes"}, 429)  # fmt: skip
-        ok = await run_in_threadpool(security.verify_login, state.db(), name, f.get("password", ""))
+        password = f.get("password", "")
+        ok = await run_in_threadpool(lambda: security.verify_login(state.db(), name, password))
         if not ok:
             state.limiter.fail(key)
             return page(request, "login.html", {"next": "/", "error": "wrong name or password"},
@@ -633,8 +634,11 @@ def create_app(data: str | Path, *, lan: bool = False, max_upload_mb: float = DE
         for metric, points in engine.history(db.store, pid).items():
             svg = plots.trend(points, engine.label(metric))
             if svg:
-                trends.append({"metric": metric, "svg": svg})
-        done = [j for j in jobs if j["status"] == "done"]
+                bilateral = all(pt["side"] == "both" for pt in points)
+                trends.append({"metric": metric, "svg": svg, "order": (bilateral, metric)})
+        trends.sort(key=lambda t: t["order"])  # left against right first
+        done = sorted((j for j in jobs if j["status"] == "done"),
+                      key=lambda j: (j["session_date"], j["id"]))  # before, then after
         return page(request, "patient.html", {"p": p, "sessions": sessions, "trends": trends,
                                               "done": done})  # fmt: skip
 
@@ -855,7 +859,6 @@ def _secure(response: Response) -> Response:
 
 def prepare_data(data: Path) -> None:
     """The data folder, owner-only (0700; its files 0600), with the database created."""
-    os.umask(0o077)
     data.mkdir(parents=True, exist_ok=True, mode=0o700)
     data.chmod(0o700)
     for sub in (UPLOADS, RESULTS):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import getpass
+import os
 import sys
 from pathlib import Path
 
@@ -107,6 +108,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     data = Path(args.data).absolute()
     lan = args.host not in LOCAL_HOSTS
+    os.umask(0o077)  # everything the server writes is the owner's only
     prepare_data(data)
     if lan:
         with WebDB(data) as db:

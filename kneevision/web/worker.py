@@ -32,6 +32,7 @@ def main() -> int:
     request = json.loads(sys.stdin.readline())
     parent = int(request.get("parent", os.getppid()))
     _die_with_parent(parent)
+    os.umask(0o077)  # the analysis folder holds patient video
     out = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # library prints stay off the channel
 
