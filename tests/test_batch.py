@@ -132,6 +132,7 @@ def test_db_commands_and_history_report(clinic, tmp_path):
     assert r.returncode == 1 and "no analysed sessions" in r.stderr
 
 
+@pytest.mark.slow  # the good row is analysed
 def test_manifest_bad_rows_fail_with_their_reason(tmp_path):
     good = tmp_path / "a.mp4"
     shutil.copy(SHARED_SAMPLES / CLIPS["P001/2026-03-01"], good)
