@@ -245,12 +245,17 @@ def check_exports(settings: Settings) -> None:
     if not settings.export:
         return
     try:
-        from kneevision.export import write_exports  # noqa: F401
+        from kneevision.export import parse_formats, write_exports  # noqa: F401
     except ImportError as exc:
         raise KneeVisionError(
             f"cannot export {', '.join(settings.export)}: the kneevision.export package is "
             f"missing or broken ({exc})"
         ) from None
+    parse_formats(settings.export)
+    if "nc" in settings.export:  # the one format with an optional package
+        from kneevision.export.movement import require_xarray
+
+        require_xarray()
 
 
 def finish_folder(done: StoredAnalysis, settings: Settings) -> dict:

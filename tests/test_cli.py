@@ -239,3 +239,19 @@ def test_image_folder_is_a_source(tmp_path, all_clips_analyzed):
     # same landmarks as from the video, within JPEG re-compression noise
     err = np.abs(mine[:, 23:29] - video["image"][:45, 23:29])
     assert np.nanmedian(err) < 3.0
+
+
+@pytest.mark.slow
+def test_export_from_the_command_line_and_the_settings_file(tmp_path, validate_summary):
+    """``--export`` writes the formats into the finished folder, and summary.json lists them."""
+    toml = tmp_path / "s.toml"
+    toml.write_text('[analyze]\nexport = ["mot"]\nmodel = "lite"\nfast = true\n')
+    r = run("analyze", str(BUNDLED), "--config", str(toml), "--export", "trc,mot,c3d",
+            "--no-overlay", "--no-report", "--out", str(tmp_path / "o"), "-q")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "o" / f"{BUNDLED.stem}_kneevision"
+    written = {"landmarks.trc", "angles.mot", "landmarks.c3d"}
+    assert written <= {p.name for p in out.iterdir()}
+    summary = validate_summary(out / "summary.json")
+    assert written <= set(summary["outputs"])
+    assert summary["settings"]["export"] == ["trc", "mot", "c3d"]
