@@ -68,8 +68,12 @@ class Table:
             cells = [r[j] if j < len(r) else "" for r in body]
             try:
                 columns[name] = np.array([float(c) if c else math.nan for c in cells])
-            except ValueError:  # text (side, partial)
-                columns[name] = np.array([c or None for c in cells], dtype=object)
+            except ValueError:  # flags (valgus_warning) as booleans, text (side, partial)
+                flags = {"True": True, "False": False, "": None}
+                if all(c in flags for c in cells):
+                    columns[name] = np.array([flags[c] for c in cells], dtype=object)
+                else:
+                    columns[name] = np.array([c or None for c in cells], dtype=object)
         return cls(columns)
 
     @property

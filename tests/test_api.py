@@ -37,7 +37,8 @@ def analysed(tmp_path_factory, request):
 
     mp = pytest.MonkeyPatch()
     mp.setattr(kneevision.analysis, "evaluate", counted)
-    mp.setitem(sys.modules, "kneevision.export", types.SimpleNamespace(write_exports=write_exports))
+    fake = types.SimpleNamespace(write_exports=write_exports, parse_formats=list)
+    mp.setitem(sys.modules, "kneevision.export", fake)
     before = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     try:
         a = kneevision.analyze(BUNDLED, out=out, model="lite", fast=True, overlay=False,
@@ -79,6 +80,7 @@ def test_analysis_tables_pose_and_summary(analysed, validate_summary):
     assert len(a.angles) == len(a.pose) == a.summary.input.frames_decoded
     assert np.nanmax(a.angles["left_knee_flexion_deg"]) > 60
     assert list(a.reps["side"]).count("left") == 5
+    assert {type(v) for v in a.reps["valgus_warning"]} == {bool}
     peak = a.summary.side("left").value("peak_knee_flexion_deg")
     assert np.nanmean(a.reps["peak_knee_flexion_deg"][a.reps["side"] == "left"]) == (
         pytest.approx(peak, abs=1e-3)
