@@ -280,10 +280,12 @@ def cmd_db(args: argparse.Namespace) -> int:
             metrics = [args.metric] if args.metric else store.metrics_of(args.patient)
             if not metrics:
                 raise KneeVisionError("no analysed sessions", f"patient {args.patient}")
+            from kneevision.metrics import format_value, metric
+
             for m in metrics:
-                print(m)
+                print(f"{m} ({metric(m).label})")
                 for r in store.history(args.patient, m):
-                    v = "–" if r["value"] is None else f"{r['value']:.2f}"
+                    v = format_value(m, r["value"])
                     print(f"  {r['date']}  {r['side']:<5} {v:>8}  (n={r['n']})")
             if args.plot:
                 from kneevision.report.history import history_figure
