@@ -15,7 +15,10 @@ fails (:func:`check_decoding`), and what was decoded is still analysed.
 from __future__ import annotations
 
 import hashlib
+import math
+import os
 import queue
+import stat
 import subprocess
 import threading
 import time
@@ -81,6 +84,9 @@ class VideoInfo:
         the body lay sideways or upside down in them (0: the tag was right).
     upright_check : str
         What the orientation probe saw (empty where none ran, e.g. image folders).
+    codec : str
+        The video codec's FourCC as the decoder reports it (``h264``/``avc1``,
+        ``hevc``, ``VP90``, ``AV01``, ``MJPG`` ...); empty for image folders.
     """
 
     path: str
@@ -93,19 +99,53 @@ class VideoInfo:
     pixel_aspect: float = 1.0
     upright_turn: int = 0
     upright_check: str = ""
+    codec: str = ""
 
     def to_dict(self) -> dict:
         """Plain-dict form for JSON."""
         return asdict(self)
 
 
+#: Frames larger than this (in pixels) are refused before decoding: a header
+#: claiming more is corrupt or not a camera's video (8K UHD is 33 Mpx).
+MAX_PIXELS = 40_000_000
+#: ... and so are frames smaller than this on either side (no body fits).
+MIN_SIDE = 16
+
+
 def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise VideoError("file not found", path)
-    if path.is_dir():
+    """Refuse what is not a readable, non-empty regular file, with the reason."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise VideoError("file not found", path) from None
+    except OSError as exc:
+        raise VideoError(f"cannot read ({exc.strerror or exc})", path) from None
+    if stat.S_ISDIR(st.st_mode):
         raise VideoError("is a directory, not a video file", path)
-    if path.stat().st_size == 0:
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a pipe (FIFO)" if stat.S_ISFIFO(st.st_mode) else "not a regular file"
+        raise VideoError(f"is {kind}, not a video file", path)
+    # Checked explicitly: root reads any file, but the user running as someone
+    # else must hear why, not "not a readable video".
+    if not os.access(path, os.R_OK) or not st.st_mode & 0o444:
+        raise VideoError("permission denied (the file is not readable)", path)
+    if st.st_size == 0:
         raise VideoError("file is empty (0 bytes)", path)
+
+
+def _codec(cap: cv2.VideoCapture) -> str:
+    """The video codec's FourCC as OpenCV reports it (e.g. ``avc1``, ``hevc``), or ``""``."""
+    code = int(cap.get(cv2.CAP_PROP_FOURCC) or 0)
+    text = code.to_bytes(4, "little").decode("ascii", "replace").strip("\0 ")
+    return text if text.isprintable() else ""
+
+
+def _no_frame(cap: cv2.VideoCapture, path: Path) -> VideoError:
+    codec = _codec(cap)
+    named = f"codec {codec}: " if codec else ""
+    problem = f"no frame could be decoded ({named}truncated, corrupt or unsupported video)"
+    return VideoError(problem, path)
 
 
 def _open_capture(path: Path) -> cv2.VideoCapture:
@@ -114,6 +154,10 @@ def _open_capture(path: Path) -> cv2.VideoCapture:
         cap = cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
     if not cap.isOpened():
         raise VideoError("not a readable video (unknown format or corrupt file)", path)
+    w, h = cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)
+    if w * h > MAX_PIXELS or (w and h and min(w, h) < MIN_SIDE):
+        cap.release()
+        raise VideoError(f"absurd frame size {w:.0f}×{h:.0f} (corrupt header?)", path)
     cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
     return cap
 
@@ -141,12 +185,13 @@ def probe_video(path: str | Path) -> VideoInfo:
         with quiet_native_stderr():
             ok, image = cap.read()
         if not ok or image is None:
-            raise VideoError("no frame could be decoded (truncated or corrupt video)", path)
+            raise _no_frame(cap, path)
         fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
         frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
         rotation = int(cap.get(cv2.CAP_PROP_ORIENTATION_META) or 0) % 360
         sar_num = cap.get(cv2.CAP_PROP_SAR_NUM) or 1.0
         sar_den = cap.get(cv2.CAP_PROP_SAR_DEN) or 1.0
+        codec = _codec(cap)
     finally:
         cap.release()
     upright = detect_orientation(path)
@@ -164,7 +209,27 @@ def probe_video(path: str | Path) -> VideoInfo:
         pixel_aspect=1.0 / aspect if upright.turn in (90, 270) else aspect,
         upright_turn=upright.turn,
         upright_check=upright.reason,
+        codec=codec,
     )
+
+
+def inference_stride(fps: float, max_fps: float | None) -> int:
+    """How many frames of a ``fps`` clip one inferred frame stands for under ``max_fps``.
+
+    1 (every frame) without a cap or at or below it; otherwise the smallest
+    whole stride that brings the rate to ``max_fps`` or below, e.g. 240 fps under
+    60 → 4, 120 → 2, 100 → 2 (50 fps). Used for the overlay's frame rate; the
+    frames themselves are picked by time (:func:`read_video`), which also holds
+    for variable frame rates.
+    """
+    if not max_fps or max_fps <= 0 or not fps or fps <= max_fps * (1 + STRIDE_SLACK):
+        return 1
+    return max(1, math.ceil(fps / max_fps - STRIDE_SLACK))
+
+
+#: Timestamps are not exact: a frame within this fraction of the cap's interval
+#: still counts as due (a 60.0x fps clip under a 60 fps cap keeps every frame).
+STRIDE_SLACK = 0.1
 
 
 def read_video(
@@ -173,6 +238,8 @@ def read_video(
     start_s: float = 0.0,
     stop_s: float | None = None,
     auto_rotate: bool = True,
+    max_fps: float | None = None,
+    timeline: list[float] | None = None,
 ) -> Iterator[Frame]:
     """Decode a video file frame by frame.
 
@@ -186,10 +253,20 @@ def read_video(
         Apply rotation metadata and turn a body lying sideways or upside down
         upright (True, see :func:`~kneevision.video.orientation.detect_orientation`),
         or give the stored, possibly sideways, frames.
+    max_fps : float, optional
+        Cap on the rate of frames yielded (slow motion: inference at a capped
+        rate). A frame is yielded when at least ``(1 - STRIDE_SLACK) / max_fps``
+        seconds after the last one yielded; the others are decoded (the codec
+        needs them) but not converted to images. ``None`` or 0: every frame.
+    timeline : list, optional
+        Receives the timestamp of every decoded frame in the range, yielded or
+        not, in order: the times to interpolate the skipped frames' landmarks at
+        (:func:`kneevision.pose.resample.to_timeline`).
 
     Yields
     ------
     Frame
+        ``index`` is the frame's position in the file, also when frames are skipped.
 
     Raises
     ------
@@ -203,12 +280,12 @@ def read_video(
     cap.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1 if auto_rotate else 0)
     turn = detect_orientation(path).turn if auto_rotate else 0
     fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0) or 30.0
+    min_step = (1.0 - STRIDE_SLACK) / max_fps if max_fps and max_fps > 0 else 0.0
     index = 0
-    last_t = -np.inf
+    last_t = last_yield = -np.inf
     try:
         while True:
-            ok, image = cap.read()
-            if not ok or image is None:
+            if not cap.grab():
                 break
             t = cap.get(cv2.CAP_PROP_POS_MSEC) / 1000.0
             # Some streams report no or repeated timestamps: fall back to the
@@ -219,12 +296,18 @@ def read_video(
             if stop_s is not None and t >= stop_s:
                 break
             if t >= start_s:
-                yield Frame(index=index, time_s=t, image=turn_image(image, turn))
+                if timeline is not None:
+                    timeline.append(t)
+                if t - last_yield >= min_step:
+                    ok, image = cap.retrieve()
+                    if ok and image is not None:
+                        last_yield = t
+                        yield Frame(index=index, time_s=t, image=turn_image(image, turn))
             index += 1
+        if index == 0:
+            raise _no_frame(cap, path)
     finally:
         cap.release()
-    if index == 0:
-        raise VideoError("no frame could be decoded (truncated or corrupt video)", path)
 
 
 #: A timestamp gap counts as missing frames when longer than this many frame
@@ -341,10 +424,29 @@ def probe_source(path: str | Path, image_fps: float = 30.0) -> VideoInfo:
     return probe_image_folder(path, image_fps) if path.is_dir() else probe_video(path)
 
 
-def read_source(path: str | Path, image_fps: float = 30.0) -> Iterator[Frame]:
-    """:func:`read_video` for a file, :func:`read_image_folder` for a folder."""
+def read_source(
+    path: str | Path,
+    image_fps: float = 30.0,
+    *,
+    max_fps: float | None = None,
+    timeline: list[float] | None = None,
+) -> Iterator[Frame]:
+    """:func:`read_video` for a file, :func:`read_image_folder` for a folder.
+
+    ``max_fps`` and ``timeline`` as for :func:`read_video`; a folder's images are
+    all yielded (their rate is the user's ``image_fps``) and all go to ``timeline``.
+    """
     path = Path(path)
-    return read_image_folder(path, image_fps) if path.is_dir() else read_video(path)
+    if path.is_dir():
+        frames = read_image_folder(path, image_fps)
+        return frames if timeline is None else _recorded(frames, timeline)
+    return read_video(path, max_fps=max_fps, timeline=timeline)
+
+
+def _recorded(frames: Iterator[Frame], timeline: list[float]) -> Iterator[Frame]:
+    for frame in frames:
+        timeline.append(frame.time_s)
+        yield frame
 
 
 def source_sha256(path: str | Path) -> str:

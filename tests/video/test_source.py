@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import cv2
 import numpy as np
 import pytest
@@ -57,6 +59,9 @@ def test_variable_frame_rate_timestamps(tmp_path):
         (lambda p: (p.mkdir(), p)[1], "is a directory"),
         (lambda p: (p.write_bytes(b""), p)[1], "empty"),
         (lambda p: (p.write_text("hello, not a video\n" * 50), p)[1], "not a readable video"),
+        (lambda p: (os.mkfifo(p), p)[1], r"is a pipe \(FIFO\), not a video file"),
+        (lambda p: (synthetic_clip(p), p.chmod(0), p)[2], r"permission denied"),
+        (lambda p: synthetic_clip(p, size="8x8"), r"absurd frame size 8×8"),
     ],
 )
 def test_bad_files_raise_clear_errors(tmp_path, make, problem):
@@ -64,6 +69,18 @@ def test_bad_files_raise_clear_errors(tmp_path, make, problem):
     with pytest.raises(VideoError, match=problem) as exc:
         probe_video(path)
     assert str(path) in str(exc.value)
+
+
+def test_stream_without_a_decodable_frame_names_its_codec(tmp_path):
+    whole = synthetic_clip(tmp_path / "whole.mp4")
+    clip = tmp_path / "clip.mp4"
+    data = bytearray(whole.read_bytes())
+    at = data.find(b"mdat") + 4  # every frame's data zeroed, the index intact
+    end = at - 8 + int.from_bytes(data[at - 8 : at - 4], "big")
+    data[at:end] = bytes(end - at)
+    clip.write_bytes(bytes(data))
+    with pytest.raises(VideoError, match=r"no frame could be decoded \(codec h264: "):
+        probe_video(clip)
 
 
 def test_header_declaring_more_frames_than_the_stream_is_decoded_whole(tmp_path):
