@@ -537,6 +537,8 @@ def create_app(data: str | Path, *, lan: bool = False, max_upload_mb: float = DE
                 "AND status IN ('queued', 'running')", (now(), job_id))  # fmt: skip
             if state.runner:
                 state.runner.cancel(job_id)
+            if state._inside(job["path"]):
+                Path(job["path"]).unlink(missing_ok=True)  # nothing kept of a cancelled trial
             state.db().audit(user, "cancel trial", job["patient_id"], f"trial {job_id}")
         return state.job(job_id)
 
@@ -809,7 +811,13 @@ def create_app(data: str | Path, *, lan: bool = False, max_upload_mb: float = DE
             if field["kind"] == "bool":
                 values[name] = f.get(name) == "on"
             elif name in f:
-                values[name] = f[name]
+                values[name] = f[name].strip()
+                if field["kind"] == "number":
+                    kind = int if isinstance(field["default"], int) else float
+                    try:
+                        values[name] = kind(values[name])
+                    except ValueError:
+                        pass  # refused below, with the setting's name
         try:
             await run_in_threadpool(_save_settings, values, who(request))
         except KneeVisionError as exc:

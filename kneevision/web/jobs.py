@@ -24,6 +24,7 @@ from kneevision.web import engine
 from kneevision.web.db import WebDB, now
 
 RESULTS = "results"
+MAX_ATTEMPTS = 3
 
 
 class Runner:
@@ -45,6 +46,13 @@ class Runner:
     def recover(self) -> int:
         """Queue again the jobs a killed server left running; remove half-written folders."""
         with WebDB(self.data) as db:
+            # A clip that took the server down with it three times is not tried again.
+            db.conn.execute(
+                "UPDATE web_jobs SET status = 'failed', finished = ?, error = 'the analysis was "
+                "interrupted three times (the server stopped during it); upload the clip again' "
+                "WHERE status = 'running' AND attempts >= ?",
+                (now(), MAX_ATTEMPTS),
+            )
             n = db.conn.execute(
                 "UPDATE web_jobs SET status = 'queued', progress = 0, frames = 0, fps = NULL, "
                 "eta_s = NULL WHERE status = 'running'"
