@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from kneevision.analysis import StoredAnalysis, load_analysis
 from kneevision.kinematics.landmarks import SIDES
 from kneevision.metrics import format_value
-from kneevision.outputs import atomic_file, to_jsonable
+from kneevision.outputs import SUMMARY_SCHEMA_VERSION, atomic_file, to_jsonable
 from kneevision.report import plots
 from kneevision.report.overlay import blur_face
 from kneevision.report.pdf import write_pdf
@@ -158,7 +158,13 @@ fmt = format_value
 
 
 def _contract(summary: Summary | dict) -> Summary:
-    return summary if isinstance(summary, Summary) else Summary.from_json(summary)
+    if isinstance(summary, Summary):
+        return summary
+    # A fragment of a summary (``{"view": ..., "measured_error": ...}``) is read as one
+    # with the required keys it lacks; a newer schema_version is still refused.
+    required = {"schema_version": SUMMARY_SCHEMA_VERSION, "kneevision_version": "",
+                "protocol": "", "view": "unknown"}  # fmt: skip
+    return Summary.from_json({**required, **summary})
 
 
 def key_rows(summary: Summary | dict) -> list[dict]:
