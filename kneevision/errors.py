@@ -41,3 +41,11 @@ class NoPoseError(KneeVisionError):
 
 class OutputError(KneeVisionError):
     """An output location that cannot be written."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """The run was stopped by a signal (SIGTERM) while writing its outputs.
+
+    A ``KeyboardInterrupt``, so whatever handles Ctrl-C (cleanup, the command
+    line's one-line "interrupted" and exit code 130) handles it the same way.
+    """

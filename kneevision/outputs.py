@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import json
 import math
 import os
 import shutil
+import signal
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import numpy as np
 
-from kneevision.errors import OutputError
+from kneevision.errors import Interrupted, OutputError
 from kneevision.pose.sequence import LANDMARK_NAMES, PoseSequence
 
 SUMMARY_SCHEMA_VERSION = 2
@@ -33,9 +36,48 @@ def output_dir_for(video: str | Path, out_root: str | Path | None) -> Path:
     return root / f"{video.stem}_kneevision"
 
 
+#: Write errors that are the output location's fault (full, too large, read-only,
+#: quota, I/O): reported as one :class:`OutputError` line, not a traceback.
+OUTPUT_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EROFS, errno.EIO, errno.EACCES, errno.EPERM}
+)
+
+
+def _output_error(exc: OSError, where: Path) -> OutputError:
+    return OutputError(f"cannot write output ({exc.strerror or exc}); nothing was kept", where)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """While the block runs, SIGTERM raises :class:`Interrupted` (as Ctrl-C does).
+
+    Python's default for SIGTERM ends the process on the spot, without running
+    ``finally`` blocks, which would leave the temporary folder behind. Only the
+    main thread can set handlers; elsewhere (batch workers) nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise Interrupted(f"stopped by signal {signal.Signals(signum).name}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @contextlib.contextmanager
 def atomic_dir(final: Path) -> Iterator[Path]:
-    """Yield a temporary folder that becomes ``final`` only if the block succeeds."""
+    """Yield a temporary folder that becomes ``final`` only if the block succeeds.
+
+    A write that fails for lack of space, a file-size limit or a read-only disk
+    inside the block becomes one :class:`OutputError`; SIGTERM and Ctrl-C during
+    the block raise :class:`Interrupted` / ``KeyboardInterrupt``. Either way the
+    temporary folder is removed and a previous ``final`` is left as it was.
+    """
     parent = final.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -43,16 +85,25 @@ def atomic_dir(final: Path) -> Iterator[Path]:
     except OSError as exc:
         raise OutputError(f"cannot write output folder ({exc.strerror or exc})", parent) from None
     try:
-        yield tmp
-        os.chmod(tmp, 0o755)
-        if final.exists():
-            old = final.with_name(f".{final.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(final, old)
-            os.replace(tmp, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, final)
+        with _terminate_as_interrupt():
+            try:
+                yield tmp
+            except OSError as exc:
+                if exc.errno in OUTPUT_ERRNOS:
+                    raise _output_error(exc, final) from None
+                raise
+            try:
+                os.chmod(tmp, 0o755)
+                if final.exists():
+                    old = final.with_name(f".{final.name}.old")
+                    shutil.rmtree(old, ignore_errors=True)
+                    os.replace(final, old)
+                    os.replace(tmp, final)
+                    shutil.rmtree(old, ignore_errors=True)
+                else:
+                    os.replace(tmp, final)
+            except OSError as exc:
+                raise _output_error(exc, final) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
@@ -69,9 +120,10 @@ def atomic_file(final: str | Path) -> Iterator[Path]:
         raise OutputError(f"cannot write ({exc.strerror or exc})", final) from None
     tmp = Path(name)
     try:
-        yield tmp
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, final)
+        with _terminate_as_interrupt():
+            yield tmp
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, final)
     except OSError as exc:
         raise OutputError(f"cannot write ({exc.strerror or exc})", final) from None
     finally:
