@@ -11,10 +11,9 @@ import re
 
 import pytest
 
-from kneevision.pipeline import Settings, analyze
-from kneevision.pose import resolve_model
+from kneevision.pipeline import Settings
 from tests.conftest import BUNDLED
-from tests.video.phone_files import cut_short, declare_more_frames, reencode
+from tests.video.phone_files import analysed_summary, cut_short, declare_more_frames, reencode
 
 SECONDS = 5.0
 
@@ -32,8 +31,7 @@ def phone_clips(tmp_path_factory) -> dict[str, dict]:
         "cut": cut_short(BUNDLED, root / "cut.mp4", 6.0, keep=0.6),
     }
     settings = Settings(model="lite", overlay=False, report=False)
-    model = resolve_model("lite")
-    return {k: analyze(p, model, settings, out_root=root / "out").summary for k, p in clips.items()}
+    return {k: analysed_summary(p, root / "out", settings) for k, p in clips.items()}
 
 
 def bottoms(summary: dict) -> list[float]:
