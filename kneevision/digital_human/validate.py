@@ -456,19 +456,20 @@ def publish(rows: list[dict], clip_rows: list[dict], path: Path) -> Path:
 def run_validation(
     out: Path, *, quick: bool = False, protocol: str | None = None, model: str = "full",
     workers: int = 1, publish_to: Path | None = None, fast: bool = False,
-    renders_dir: Path | None = None, reuse: bool = False,
+    renders_dir: Path | None = None, reuse: bool = False, cases: list[Case] | None = None,
 ) -> str:  # fmt: skip
     """Render, analyse and compare every case; write the tables; return the Markdown table.
 
     ``publish_to``: also write the error table the analysis reads (:func:`publish`);
     ``fast``: analyse with the single-pass pose (``analyze --fast``); ``renders_dir``:
     where the rendered clips are (and are kept for another run), default ``out/renders``;
-    ``reuse``: keep analyses already in ``out/analyses`` (re-score without re-running).
+    ``reuse``: keep analyses already in ``out/analyses`` (re-score without re-running);
+    ``cases``: these instead of :func:`matrix`'s (a study of one factor).
     """
     out = Path(out)
     renders, analyses = Path(renders_dir or out / "renders"), out / "analyses"
     renders.mkdir(parents=True, exist_ok=True)
-    cases = matrix(quick, protocol)
+    cases = cases if cases is not None else matrix(quick, protocol)
     if not cases:
         raise ValueError(f"no validation cases for protocol {protocol!r}")
     t0 = time.perf_counter()
