@@ -227,7 +227,8 @@ def read_summary(folder: str | Path) -> dict:
     except json.JSONDecodeError as exc:
         raise KneeVisionError(f"summary.json is not valid JSON ({exc})", path) from None
     version = summary.get("schema_version")
-    if not isinstance(version, int) or version > SUMMARY_SCHEMA_VERSION:
+    # An unversioned summary (hand-made, in tests) is read as the current schema.
+    if version is not None and (not isinstance(version, int) or version > SUMMARY_SCHEMA_VERSION):
         raise KneeVisionError(
             f"summary.json has schema version {version!r}, newer than this KneeVision "
             f"{__version__} reads ({SUMMARY_SCHEMA_VERSION}): update KneeVision",

@@ -43,7 +43,7 @@ class ReportData:
 
     def __post_init__(self) -> None:
         # ``summary`` stays the JSON form (what the plots take); ``contract`` is typed.
-        self.contract = Summary.from_json(self.summary)
+        self.contract = _contract(self.summary)
 
 
 def load(folder: str | Path, stored: StoredAnalysis | None = None) -> ReportData:
