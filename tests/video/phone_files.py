@@ -76,8 +76,10 @@ def cut_short(src: Path, dst: Path, seconds: float, keep: float) -> Path:
 #: Encoder settings for the matrix: fast presets, short clips, quiet encoders.
 _X264 = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
 _X265 = ["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "log-level=error"]
-_HDR_PQ = ["-color_primaries", "bt2020", "-color_trc", "smpte2084", "-colorspace", "bt2020nc"]
-_HDR_HLG = ["-color_primaries", "bt2020", "-color_trc", "arib-std-b67", "-colorspace", "bt2020nc"]
+# HDR colour tags on the frames themselves (encoder options alone are dropped by
+# ffmpeg 7, which takes colour properties from the frames).
+_HDR_PQ = "setparams=color_primaries=bt2020:color_trc=smpte2084:colorspace=bt2020nc"
+_HDR_HLG = "setparams=color_primaries=bt2020:color_trc=arib-std-b67:colorspace=bt2020nc"
 
 
 def matrix_variant(name: str, src: Path, dst_dir: Path, seconds: float) -> Path:
@@ -97,7 +99,7 @@ def matrix_variant(name: str, src: Path, dst_dir: Path, seconds: float) -> Path:
         args = ["-i", str(src), *t, "-an", *_X265, "-pix_fmt", "yuv420p", "-tag:v", "hvc1"]
     elif name in ("hevc10_pq_mp4", "hevc10_hlg_mov"):
         tags = _HDR_PQ if "pq" in name else _HDR_HLG
-        args = ["-i", str(src), *t, "-an", *_X265, "-pix_fmt", "yuv420p10le", *tags]
+        args = ["-i", str(src), *t, "-an", "-vf", tags, *_X265, "-pix_fmt", "yuv420p10le"]
         args += ["-tag:v", "hvc1"]
     elif name == "vp9_webm":
         args = ["-i", str(src), *t, "-an", "-c:v", "libvpx-vp9", "-deadline", "realtime"]
