@@ -49,6 +49,7 @@ DEFAULT_MAX_UPLOAD_MB = 2048
 CSP = ("default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; "
        "form-action 'self'; object-src 'none'")  # fmt: skip
 LOCAL_USER = "local"
+LOCAL_PREFIX = "local."
 
 
 def api_status(job: dict) -> str:
@@ -243,6 +244,8 @@ def create_app(data: str | Path, *, lan: bool = False, max_upload_mb: float = DE
     async def lifespan(_app: FastAPI):
         if runner:
             runner.start()
+        # The report's modules (matplotlib) load in the background, not on the first page.
+        threading.Thread(target=engine.warm_up, name="kneevision-warm-up", daemon=True).start()
         try:
             yield
         finally:
@@ -274,15 +277,18 @@ def create_app(data: str | Path, *, lan: bool = False, max_upload_mb: float = DE
             request.state.user, request.state.bearer = user, True
         else:
             token = request.cookies.get(security.SESSION_COOKIE)
-            user = security.session_user(db, token)
-            if state.lan and user == LOCAL_USER:
-                user = None  # a session made while served locally opens nothing on the LAN
+            local = bool(token) and token.startswith(LOCAL_PREFIX)
+            # Served locally a browser's cookie only anchors its CSRF token (nothing stored);
+            # on the LAN such a cookie opens nothing.
+            user = None if local else security.session_user(db, token)
             if user is not None:
                 request.state.user, request.state.session = user, token
             elif not state.lan:
                 request.state.user = LOCAL_USER
-                if not path.startswith(("/api/", "/static/")):  # a browser: give it a session
-                    new_cookie = security.new_session(db, LOCAL_USER)
+                if local:
+                    request.state.session = token
+                elif not path.startswith(("/api/", "/static/")):  # a browser: give it one
+                    new_cookie = LOCAL_PREFIX + secrets.token_urlsafe(24)
                     request.state.session = new_cookie
         public = path.startswith("/static/") or path in ("/login", "/api/health")
         if request.state.user is None and not public:

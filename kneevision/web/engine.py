@@ -303,3 +303,13 @@ def video_suffixes() -> tuple[str, ...]:
     from kneevision.batch import VIDEO_SUFFIXES
 
     return tuple(VIDEO_SUFFIXES)
+
+
+def warm_up() -> None:
+    """Import what the pages use (the report's tables and labels) ahead of the first page."""
+    try:
+        import kneevision.report.document
+        import kneevision.report.plots  # noqa: F401
+        from kneevision.settings import Settings  # noqa: F401
+    except Exception:  # the page will say what is wrong
+        pass

@@ -89,6 +89,7 @@ def verify_login(db: WebDB, name: str, password: str) -> bool:
 def new_session(db: WebDB, user: str) -> str:
     token = secrets.token_urlsafe(32)
     expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=SESSION_DAYS)
+    db.conn.execute("DELETE FROM web_sessions WHERE expires < ?", (now(),))
     db.conn.execute(
         "INSERT INTO web_sessions (hash, user, created, expires) VALUES (?, ?, ?, ?)",
         (digest(token), user, now(), expires.isoformat(timespec="seconds")),

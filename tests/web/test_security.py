@@ -70,6 +70,8 @@ def test_unauthenticated_calls_get_401(lan):
         assert client.request(method, path).status_code == 401, path
     assert client.get("/api/patients", headers={"Authorization": "Bearer nope"}).status_code == 401
     assert client.get("/api/health").status_code == 200
+    client.cookies.set(security.SESSION_COOKIE, "local.made-while-served-locally")
+    assert client.get("/patients").status_code == 401
 
 
 def test_login_cookie_and_token(lan):
