@@ -294,10 +294,7 @@ def create_app(data: str | Path, *, lan: bool = False, max_upload_mb: float = DE
         if request.state.user is None and not public:
             if path.startswith("/api/"):
                 return _secure(JSONResponse({"detail": "login required"}, 401))
-            resp = templates.TemplateResponse(
-                request, "login.html", _ctx(request, {"next": path, "error": None}), 401
-            )
-            return _secure(resp)
+            return _secure(login_form(request, path, None, 401))
         if (request.method in ("POST", "PUT", "PATCH", "DELETE") and path.startswith("/api/")
                 and not request.state.bearer):  # fmt: skip
             sent = request.headers.get("x-csrf-token")
@@ -352,9 +349,15 @@ def create_app(data: str | Path, *, lan: bool = False, max_upload_mb: float = DE
 
     @app.get("/login", response_class=HTMLResponse)
     def login_page(request: Request, next: str = "/"):
+        return login_form(request, next, None, 200)
+
+    def login_form(request: Request, next: str, error: str | None, status: int):
+        """The login page; its CSRF token is tied to a pre-login cookie (``kv_pre``)."""
         pre = request.cookies.get("kv_pre") or secrets.token_urlsafe(24)
         request.state.session = request.state.session or pre
-        resp = page(request, "login.html", {"next": _local_path(next), "error": None})
+        if request.state.user is None:
+            request.state.session = pre
+        resp = page(request, "login.html", {"next": _local_path(next), "error": error}, status)
         if not request.cookies.get("kv_pre"):
             _set_cookie(resp, pre, "kv_pre", max_age=3600)
         return resp
@@ -367,16 +370,14 @@ def create_app(data: str | Path, *, lan: bool = False, max_upload_mb: float = DE
             raise HTTPException(403, "the login form's CSRF token is missing or wrong: reload")
         name = f.get("name", "")
         key = f"{request.client.host if request.client else '?'}|{name}"
-        request.state.session = pre
+        nxt = f.get("next", "/")
         if state.limiter.blocked(key):
-            return page(request, "login.html", {"next": "/", "error": "too many failed logins: "
-                        "wait five minutes"}, 429)  # fmt: skip
+            return login_form(request, nxt, "too many failed logins: wait five minutes", 429)
         password = f.get("password", "")
         ok = await run_in_threadpool(lambda: security.verify_login(state.db(), name, password))
         if not ok:
             state.limiter.fail(key)
-            return page(request, "login.html", {"next": "/", "error": "wrong name or password"},
-                        401)  # fmt: skip
+            return login_form(request, nxt, "wrong name or password", 401)
         state.limiter.clear(key)
         token = security.new_session(state.db(), name)
         state.db().audit(name, "login")

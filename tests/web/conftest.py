@@ -46,7 +46,8 @@ class Server:
         self.port = port or free_port()
         self.args = args
         self.proc: subprocess.Popen | None = None
-        self.url = f"http://127.0.0.1:{self.port}"
+        host = args[args.index("--host") + 1] if "--host" in args else "127.0.0.1"
+        self.url = f"http://{host}:{self.port}"
 
     def start(self, wait: bool = True) -> Server:
         cmd = [sys.executable, "-m", "kneevision.web", "serve", "--data", str(self.data),

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from kneevision.report.document import fmt
-from tests.web.conftest import REPO, Server, seed_settings
+from tests.web.conftest import REPO, Server, free_port, seed_settings
 
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 pytestmark = [
@@ -246,3 +246,33 @@ def test_bad_input_in_the_browser(browser, server, clips, tmp_path):
     assert server.get("/api/health") == (200, {"status": "ok"})
     body = server.get(f"/api/trials/{new}")[1]
     assert body["status"] == "failed" and json.dumps(body["error"]).count("\\n") == 0
+
+
+def test_lan_login_in_the_browser(browser, tmp_path):
+    """Served beyond 127.0.0.1 (127.0.0.2 counts, and stays on this computer): log in first."""
+    from kneevision.web import security
+    from kneevision.web.db import WebDB
+
+    data = tmp_path / "lan"
+    seed_settings(data)
+    with WebDB(data) as db:
+        security.add_user(db, "anna", "correct horse battery")
+    s = Server(data, free_port(), "--host", "127.0.0.2").start()
+    try:
+        d = browser
+        d.get(s.url + "/patients")
+        assert "Log in" in d.title and not by(d, "#patients")
+        for password in ("wrong password", "correct horse battery"):
+            by(d, "[name=name]")[0].send_keys("anna")
+            by(d, "[name=password]")[0].send_keys(password)
+            by(d, "form[action='/login'] button")[0].click()
+            wait(lambda: by(d, "h1"), what="an answer")
+            if password.startswith("wrong"):
+                assert "wrong name or password" in by(d, ".error")[0].text
+        wait(lambda: by(d, "#patients"), what="the patients page after the login")
+        assert "anna" in by(d, "header .who")[0].text
+        assert s.get("/api/patients")[0] == 401  # the browser's cookie is not ours
+        by(d, "header .logout button")[0].click()
+        wait(lambda: "Log in" in d.title, what="the login page after logging out")
+    finally:
+        s.stop()
