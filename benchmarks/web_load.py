@@ -135,6 +135,8 @@ def main() -> None:
                 "upload_seconds": round(seconds, 2),
                 "server_rss_before_mb": round(before / 1e6, 1),
                 "server_rss_peak_rise_mb": round((peak - before) / 1e6, 1),
+                "upload_stored_mb": round(max(p.stat().st_size for p in
+                                              (data / "uploads").rglob("*.mp4")) / 1e6, 1),
             })  # fmt: skip
         finally:
             server.stop()

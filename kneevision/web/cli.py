@@ -42,15 +42,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                        "token (sent as 'Authorization: Bearer TOKEN').")  # fmt: skip
     p.add_argument("--data", default=DEFAULT_DATA, metavar="DIR",
                    help=f"data folder (default ./{DEFAULT_DATA})")  # fmt: skip
+    # --data also after the command: `kneevision users add NAME --data DIR`
+    data = argparse.ArgumentParser(add_help=False)
+    data.add_argument("--data", default=argparse.SUPPRESS, metavar="DIR", help="data folder")
     us = p.add_subparsers(dest="users_command", metavar="COMMAND")
-    a = us.add_parser("add", help="add a user (or set their password); asks for the password")
+    a = us.add_parser("add", parents=[data],
+                      help="add a user (or set their password); asks for the password")  # fmt: skip
     a.add_argument("name")
     a.add_argument("--password-stdin", action="store_true", dest="password_stdin",
                    help="read the password from standard input (scripts)")  # fmt: skip
-    us.add_parser("list", help="list the users")
-    d = us.add_parser("delete", help="delete a user, their sessions and tokens")
+    us.add_parser("list", parents=[data], help="list the users")
+    d = us.add_parser("delete", parents=[data], help="delete a user, their sessions and tokens")
     d.add_argument("name")
-    t = us.add_parser("token", help="print a new API token for a user")
+    t = us.add_parser("token", parents=[data], help="print a new API token for a user")
     t.add_argument("name")
     p.set_defaults(func=cmd_users)
 

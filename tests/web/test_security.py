@@ -48,10 +48,13 @@ def test_lan_mode_without_a_user_refuses_to_start(tmp_path):
 
 def test_users_command_hashes_with_scrypt(tmp_path):
     data = tmp_path / "d"
-    r = subprocess.run([sys.executable, "-m", "kneevision.web", "users", "--data", str(data),
-                        "add", "ben", "--password-stdin"], input=PASSWORD + "\n", cwd=REPO,
-                       capture_output=True, text=True, timeout=60)  # fmt: skip
+    r = subprocess.run([sys.executable, "-m", "kneevision.web", "users", "add", "ben",
+                        "--password-stdin", "--data", str(data)], input=PASSWORD + "\n",
+                       cwd=REPO, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert r.returncode == 0, r.stderr
+    cmd = [sys.executable, "-m", "kneevision.web", "users", "--data", str(data), "token", "ben"]
+    r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout.startswith("kv_"), r.stderr
     with WebDB(data) as db:
         stored = db.one("SELECT password FROM web_users WHERE name = 'ben'")["password"]
         assert stored.startswith("scrypt$") and PASSWORD not in stored
