@@ -14,6 +14,7 @@ from pathlib import Path
 
 from kneevision import __version__
 from kneevision.errors import KneeVisionError
+from kneevision.outputs import terminate_as_interrupt
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -206,6 +207,7 @@ def cmd_live(args: argparse.Namespace) -> int:
         headless=args.headless,
         out_root=args.out,
         max_seconds=args.seconds,
+        every_frame=args.every_frame,
     )
     if not args.quiet:
         print(format_result(summary, out_dir))
@@ -414,6 +416,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="no window: run the same loop and write the overlay video and summary",
     )
     p.add_argument("--seconds", type=float, metavar="S", help="stop after S seconds of video")
+    p.add_argument("--every-frame", action="store_true",
+                   help="with --source: replay every frame, none dropped, as fast as they are "
+                   "processed (results independent of the machine's speed)")  # fmt: skip
     p.add_argument(
         "--symmetric",
         dest="fast",
@@ -503,6 +508,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_render_parsers(sub)
 
+    from kneevision.web.cli import add_parsers as add_web_parsers
+
+    add_web_parsers(sub)
+
     p = sub.add_parser(
         "demo",
         help="analyse the bundled sample clip",
@@ -523,7 +532,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.debug:
         os.environ["KNEEVISION_DEBUG"] = "1"
     try:
-        return args.func(args)
+        # SIGTERM ends a run as Ctrl-C does: one line, temporary outputs removed.
+        with terminate_as_interrupt():
+            return args.func(args)
     except KneeVisionError as exc:
         if args.debug:
             raise

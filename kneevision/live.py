@@ -68,11 +68,14 @@ class LatestFrame:
     """A capture thread that keeps only the newest frame (older ones are dropped).
 
     ``get`` returns ``(frame, captured_at)`` with ``time.monotonic`` capture
-    time, or None when the source has ended.
+    time, or None when the source has ended. ``lossless``: the capture waits for
+    each frame to be taken instead (a file replayed frame by frame: the session then
+    sees every frame, however fast the machine is).
     """
 
-    def __init__(self, frames: Iterator[Frame]) -> None:
+    def __init__(self, frames: Iterator[Frame], lossless: bool = False) -> None:
         self._frames = frames
+        self._lossless = lossless
         self._cond = threading.Condition()
         self._item: tuple[Frame, float] | None = None
         self._done = False
@@ -87,6 +90,8 @@ class LatestFrame:
         try:
             for frame in self._frames:
                 with self._cond:
+                    while self._lossless and self._item is not None and not self._stop:
+                        self._cond.wait()
                     if self._stop:
                         break
                     if self._item is not None:
@@ -109,12 +114,14 @@ class LatestFrame:
             if self._error is not None:
                 raise self._error
             item, self._item = self._item, None
+            self._cond.notify_all()  # a lossless capture waits for the slot to free
             return item
 
     def stop(self) -> None:
         """Stop capturing (the thread ends with its next frame)."""
         with self._cond:
             self._stop = True
+            self._cond.notify_all()
 
 
 class RepCounter:
@@ -277,6 +284,8 @@ class LiveSession:
     ----------
     frames : iterator of Frame
         The source (a camera, or a file already paced in real time).
+    every_frame : bool
+        Process every frame of the source, none dropped (a file replayed frame by frame).
     info : VideoInfo
         Frame size and nominal fps.
     model : ModelFile
@@ -310,8 +319,9 @@ class LiveSession:
         guide: bool = False,
         max_seconds: float | None = None,
         settings: Settings | None = None,
+        every_frame: bool = False,
     ) -> None:
-        self.capture = LatestFrame(frames)
+        self.capture = LatestFrame(frames, lossless=every_frame)
         self.settings = settings or Settings.from_dict(LIVE_DEFAULTS)
         self.info, self.model = info, model
         self.show, self.record = show, record
@@ -426,11 +436,18 @@ class LiveSession:
             y += th + base + 2 * pad + round(3 * scale)
 
 
-def open_source(camera: int | None, source: str | None) -> tuple[Iterator[Frame], VideoInfo, str]:
-    """Frames, their description and a label, from a camera index or a file played live."""
+def open_source(
+    camera: int | None, source: str | None, every_frame: bool = False
+) -> tuple[Iterator[Frame], VideoInfo, str]:
+    """Frames, their description and a label, from a camera index or a file played live.
+
+    A file plays at the pace of its timestamps, or, with ``every_frame``, as fast as
+    the session takes its frames (none dropped).
+    """
     if source is not None:
         info = probe_video(source)
-        return paced(read_video(source)), info, str(Path(source).resolve())
+        frames = read_video(source)
+        return (frames if every_frame else paced(frames)), info, str(Path(source).resolve())
     index = 0 if camera is None else camera
     frames = read_camera(index)
     first = next(frames)  # raises a clear error when the camera is missing or busy
@@ -471,6 +488,7 @@ def run_live(
     headless: bool = False,
     out_root: str | None = None,
     max_seconds: float | None = None,
+    every_frame: bool = False,
 ) -> tuple[Path, Summary, LiveStats]:
     """Run a live session and analyse it like a clip.
 
@@ -491,6 +509,9 @@ def run_live(
         Where the session folder goes (default ``./kneevision-live``).
     max_seconds : float, optional
         Stop after this much source time.
+    every_frame : bool
+        With ``source``: replay every frame, none dropped, as fast as they are
+        processed (the result then does not depend on the machine's speed).
 
     Returns
     -------
@@ -515,7 +536,9 @@ def run_live(
     check_exports(settings)
     if not headless and not display_available():
         raise no_display_error()
-    frames, info, label = open_source(camera, source)
+    if every_frame and source is None:
+        raise KneeVisionError("--every-frame replays a file: give it with --source")
+    frames, info, label = open_source(camera, source, every_frame)
     stem = Path(source).stem if source else f"live_{dt.datetime.now():%Y%m%d_%H%M%S}"
     final = (Path(out_root or "kneevision-live") / f"{stem}_kneevision").absolute()
     with atomic_dir(final) as tmp:
@@ -545,6 +568,7 @@ def run_live(
             guide=settings.protocol == "seated-twist",
             max_seconds=max_seconds,
             settings=settings,
+            every_frame=every_frame,
         )
         started = time.monotonic()
         try:

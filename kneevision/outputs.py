@@ -48,7 +48,7 @@ def _output_error(exc: OSError, where: Path) -> OutputError:
 
 
 @contextlib.contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
+def terminate_as_interrupt() -> Iterator[None]:
     """While the block runs, SIGTERM raises :class:`Interrupted` (as Ctrl-C does).
 
     Python's default for SIGTERM ends the process on the spot, without running
@@ -85,7 +85,7 @@ def atomic_dir(final: Path) -> Iterator[Path]:
     except OSError as exc:
         raise OutputError(f"cannot write output folder ({exc.strerror or exc})", parent) from None
     try:
-        with _terminate_as_interrupt():
+        with terminate_as_interrupt():
             try:
                 yield tmp
             except OSError as exc:
@@ -120,7 +120,7 @@ def atomic_file(final: str | Path) -> Iterator[Path]:
         raise OutputError(f"cannot write ({exc.strerror or exc})", final) from None
     tmp = Path(name)
     try:
-        with _terminate_as_interrupt():
+        with terminate_as_interrupt():
             yield tmp
             os.chmod(tmp, 0o644)
             os.replace(tmp, final)

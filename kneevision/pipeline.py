@@ -25,11 +25,18 @@ from kneevision.kinematics.signals import OneEuroFilter
 from kneevision.markers import MarkerObserver, camera_for, draw_axes
 from kneevision.pose.landmarker import FlipAveragedEstimator, PoseEstimator, PoseFrame
 from kneevision.pose.model import ModelFile
+from kneevision.pose.resample import to_timeline
 from kneevision.pose.sequence import MIRROR_PERMUTATION, PoseSequence
 from kneevision.protocols.base import VALGUS_WARN_DEG
 from kneevision.report.overlay import blur_face, draw_overlay
 from kneevision.settings import Settings
-from kneevision.video.source import VideoInfo, prefetch, probe_source, read_source
+from kneevision.video.source import (
+    VideoInfo,
+    inference_stride,
+    prefetch,
+    probe_source,
+    read_source,
+)
 from kneevision.video.writer import Background, VideoWriter
 
 __all__ = [
@@ -230,6 +237,9 @@ def run_pose(
     info = info or probe_source(video, settings.image_fps)
     frames: list[PoseFrame] = []
     times: list[float] = []
+    # Slow motion: infer every stride-th frame; the frames between are interpolated.
+    timeline: list[float] = []
+    stride = inference_stride(info.fps, settings.max_inference_fps)
     writer = side = None
     t0 = time.perf_counter()
     # Two inference streams on their own cores, when the mirrored one runs beside.
@@ -239,14 +249,20 @@ def run_pose(
         mirror_cpus = cores.mirror if cores else None
         if overlay_path:
             render, out_size = overlay_renderer(info, settings, markers)
-            writer = VideoWriter(overlay_path, info.fps, out_size, render=render, cpus=helpers)
+            writer = VideoWriter(
+                overlay_path, info.fps / stride, out_size, render=render, cpus=helpers
+            )
         elif markers is not None:
             side = Background(
                 lambda item: markers.observe(*item), name="kneevision-markers", cpus=helpers
             )
         try:
             with pose_estimator(model, settings, info, helpers, mirror_cpus) as est:
-                source = read_source(video, settings.image_fps)
+                source = read_source(
+                    video, settings.image_fps, max_fps=settings.max_inference_fps,
+                    timeline=timeline,
+                )  # fmt: skip
+                done = 0
                 for frame, pf in est.track(prefetch(source, cpus=helpers)):
                     frames.append(pf)
                     times.append(frame.time_s)
@@ -254,8 +270,9 @@ def run_pose(
                         writer.write((frame.image, frame.time_s, pf))
                     elif side is not None:
                         side.put((frame.time_s, frame.image))
-                    if progress:
-                        progress(1)
+                    if progress:  # counts decoded frames, skipped ones included
+                        progress(frame.index + 1 - done)
+                        done = frame.index + 1
                 jumps, multi = est.jumps, est.multi_person
         finally:
             for worker in (writer, side):
@@ -263,12 +280,14 @@ def run_pose(
                     worker.close()
     elapsed = time.perf_counter() - t0
     seq = sequence_from_frames(frames, times, info, model, mirrored=settings.mirrored)
+    seq = to_timeline(seq, timeline)
     seq.meta["source"] = str(video)
     facts = {
         "seconds": elapsed,
         "fps": len(frames) / elapsed if elapsed > 0 else None,
         "person_jumps": jumps,
         "multi_person_tracking": multi,
+        "frames_inferred": len(frames),
     }
     return seq, facts
 

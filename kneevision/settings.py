@@ -155,6 +155,15 @@ class Settings:
         metavar="FPS",
         commands=("analyze", "batch"),
     )
+    max_inference_fps: float = setting(
+        60.0,
+        "slow motion: run the pose model on at most this many frames a second and "
+        "interpolate the frames between (0: every frame)",
+        unit="fps",
+        range=(0.0, 1000.0),
+        metavar="FPS",
+        commands=("analyze", "batch"),
+    )
     report: bool = setting(True, "write report.html and report.pdf")
     blur_faces: bool = setting(
         False,

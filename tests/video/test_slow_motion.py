@@ -14,12 +14,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kneevision.pipeline import Settings
+from kneevision.pipeline import Settings, run_pose
+from kneevision.pose import resolve_model
 from kneevision.pose.resample import interpolate_rows, to_timeline
 from kneevision.pose.sequence import PoseSequence
 from kneevision.video.source import inference_stride, read_video
 from tests.conftest import synthetic_clip
-from tests.video.phone_files import pose_at_capped_rate, protocol_result, rep_peaks
+from tests.video.phone_files import protocol_result, rep_peaks
 
 
 @pytest.mark.parametrize(
@@ -109,11 +110,13 @@ SLOW_240 = Path(__file__).parent / "data" / "squat_240fps.mp4"
 def test_240_fps_at_a_60_fps_cap_gives_the_same_reps_and_peaks_within_half_a_degree():
     # The default (flip-averaged) estimator: a single pass of the lite model jitters by
     # about 1° from frame to frame, so any two frame subsets give peaks ~1° apart.
-    settings = Settings(model="lite")
-    every, t_every, n_every = pose_at_capped_rate(SLOW_240, settings, None)
-    capped, t_capped, n_capped = pose_at_capped_rate(SLOW_240, settings, 60.0)
-    assert (n_every, n_capped) == (1080, 270)
+    # Through the pipeline's own pose stage, as `analyze` runs it.
+    model = resolve_model("lite")
+    every, f_every = run_pose(SLOW_240, model, Settings(model="lite", max_inference_fps=0.0))
+    capped, f_capped = run_pose(SLOW_240, model, Settings(model="lite"))  # default cap: 60
+    assert (f_every["frames_inferred"], f_capped["frames_inferred"]) == (1080, 270)
     assert len(capped) == len(every) and np.array_equal(capped.time_s, every.time_s)
+    settings = Settings(model="lite")
     ref, got = protocol_result(every, settings), protocol_result(capped, settings)
     assert (got.protocol, got.view) == (ref.protocol, ref.view) == ("squat", "front")
     peaks_ref, peaks = rep_peaks(ref), rep_peaks(got)
@@ -123,4 +126,3 @@ def test_240_fps_at_a_60_fps_cap_gives_the_same_reps_and_peaks_within_half_a_deg
     )
     for key, value in peaks_ref.items():
         assert peaks[key] == pytest.approx(value, abs=0.5), key
-    assert t_capped < 0.5 * t_every
