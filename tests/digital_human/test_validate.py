@@ -83,9 +83,16 @@ def test_every_scene_is_analysed_as_what_it_is(tmp_path, scene, kwargs, azimuth,
     assert s["view"] == truth["view"]
     found = [e for e in s["events"] if e["kind"] in ("bottom", "peak")]
     assert len(found) == len(truth["reps"]), ([e["time_s"] for e in found], truth["reps"])
-    # Every per-side number the summary reports has a truth row to be scored against.
+    # Every per-side number the summary reports has a truth row to be scored against,
+    # unless the legs were read the wrong way round: then the user must be told so.
+    # (The model swaps the rendered step-down's legs: the known failure the README states.)
     rows, _ = compare(s, truth)
     scored = {r["metric"] for r in rows if r["error"] is not None}
     reported = {m for side in s["sides"].values() for m, v in side.items()
                 if isinstance(v, dict) and v.get("value") is not None}  # fmt: skip
-    assert reported <= scored, reported - scored
+    true_legs = {r["side"] for r in truth["reps"]}
+    read_legs = {r["side"] for r in s["reps"]}
+    if true_legs and read_legs and read_legs.isdisjoint(true_legs):
+        assert "mirrored_suspected" in {q["code"] for q in s["quality"]}, s["quality"]
+    else:
+        assert reported <= scored, reported - scored
