@@ -78,6 +78,7 @@ class PoseFrame:
 
     @classmethod
     def missing(cls, people: int = 0) -> PoseFrame:
+        """A frame without a pose (NaN landmarks), ``people`` persons seen."""
         return cls(
             image=np.full((N_LANDMARKS, 2), np.nan),
             visibility=np.full(N_LANDMARKS, np.nan),

@@ -188,8 +188,11 @@ def input_flags(facts: dict) -> list[dict]:
 
 
 def legs_in_picture(motion: Motion, margin: float = 0.005) -> np.ndarray:
-    """Per frame: 1 when every leg landmark lies inside the picture (by ``margin`` of its
-    size), 0 when one lies outside or on the edge, NaN without a pose."""
+    """Per frame: 1 when every leg landmark lies inside the picture, else 0.
+
+    Inside by ``margin`` of the picture's size; 0 when one lies outside or on the
+    edge, NaN without a pose.
+    """
     raw = motion.raw_image[:, LEG_LANDMARKS]
     mx, my = margin * motion.width, margin * motion.height
     x, y = raw[..., 0], raw[..., 1]

@@ -74,8 +74,10 @@ SHALLOW_FRACTION = 1 / 3
 
 
 def find_reps(motion: Motion) -> list[Rep]:
-    """Repetitions: full down-and-up excursions of the hips (≥ 10 % of leg length, ≥ 1 s,
-    at least a third as deep as the deepest of the clip).
+    """Repetitions: full down-and-up excursions of the hips.
+
+    An excursion counts when it reaches ≥ 10 % of leg length, lasts ≥ 1 s and is at
+    least a third as deep as the deepest of the clip.
 
     The hip height is used rather than knee flexion because it is seen from any
     view and does not depend on the far leg, often hidden from the side.
