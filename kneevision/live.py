@@ -27,12 +27,11 @@ import numpy as np
 from kneevision.analysis import write_outputs
 from kneevision.errors import KneeVisionError
 from kneevision.kinematics.angles import knee_flexion
-from kneevision.kinematics.landmarks import SIDES, leg
+from kneevision.kinematics.landmarks import HIPS, LEGS, SIDES, leg
 from kneevision.kinematics.signals import OneEuroFilter
 from kneevision.pipeline import facing_camera, live_labels
 from kneevision.pose.landmarker import FlipAveragedEstimator, PoseEstimator, PoseFrame
 from kneevision.pose.model import ModelFile
-from kneevision.protocols.base import HIPS, LEGS
 from kneevision.protocols.quality import TWIST_SETUP
 from kneevision.protocols.seated_twist import rotation_series
 from kneevision.report.overlay import draw_overlay

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from kneevision.kinematics.angles import fppa
-from kneevision.kinematics.landmarks import JOINTS, SIDES, Side, leg
+from kneevision.kinematics.landmarks import JOINTS, SIDES, Side, leg, midpoint, pair
 from kneevision.pose.sequence import N_LANDMARKS, PoseSequence
 
 FloatArray = NDArray[np.float64]
@@ -259,7 +259,7 @@ class Scene:
         rng = np.random.default_rng(seed)
         image = camera.project(self.world)
         # MediaPipe-like world frame: camera axes, origin at the hip midpoint.
-        mid = (self.world[:, 23] + self.world[:, 24]) / 2
+        mid = midpoint(self.world, "hip")
         world = (self.world - mid[:, None]) @ camera.rotation.T
         if noise_px:
             image = image + rng.normal(0.0, noise_px, image.shape)
@@ -280,7 +280,8 @@ class Scene:
         )
         seq.time_s, seq.image, seq.world = t, image, world
         seq.visibility, seq.presence = vis, vis.copy()
-        seq.people = np.where(np.isfinite(image[:, 23, 0]), 1, 0).astype(np.int16)
+        seen = np.isfinite(image[:, JOINTS["hip"]["left"], 0])
+        seq.people = np.where(seen, 1, 0).astype(np.int16)
         return seq
 
 
@@ -313,10 +314,11 @@ def _on_floor(
     """
     w = skeleton(angles, np.zeros(3), rot, body)
     if stance is None:
-        low = np.fmin(w[:, 27, 1], w[:, 28, 1])
+        left, right = pair("ankle")
+        low = np.fmin(w[:, left, 1], w[:, right, 1])
     else:
         low = w[:, JOINTS["ankle"][stance], 1]
-    mid_ankle = np.nanmean(w[:, 27:29], axis=1)
+    mid_ankle = np.nanmean(w[:, pair("ankle")], axis=1)
     shift = np.stack([-mid_ankle[:, 0], body.ankle_height - low, -mid_ankle[:, 2]], axis=-1)
     return w + shift[:, None, :]
 

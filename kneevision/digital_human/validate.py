@@ -33,7 +33,7 @@ import numpy as np
 
 from kneevision.digital_human.clip import TRUTH_SCHEMA, RenderOptions, refresh_truth, render_scene
 from kneevision.digital_human.render import Lighting, PhoneCamera
-from kneevision.kinematics.landmarks import JOINTS, SIDES, leg
+from kneevision.kinematics.landmarks import JOINTS, SIDES, leg, midpoint
 from kneevision.kinematics.reps import segment_reps
 from kneevision.kinematics.signals import valid_runs
 from kneevision.pose.sequence import N_LANDMARKS
@@ -273,7 +273,7 @@ def compare(summary: dict, truth: dict) -> tuple[list[dict], dict]:
     t = np.arange(truth["frames"]) / truth["fps"]
     image = truth_image(truth)
     leg_px = leg_length_px(image)
-    hip_y = (image[:, 23, 1] + image[:, 24, 1]) / 2
+    hip_y = midpoint(image, "hip")[:, 1]
     # Hip depth as the squat protocol reads it, on the true image points.
     series["hip_depth_pct_leg"] = 100.0 * (hip_y - np.nanpercentile(hip_y, 5)) / leg_px
     rows: list[dict] = []
@@ -290,7 +290,7 @@ def compare(summary: dict, truth: dict) -> tuple[list[dict], dict]:
         side = truth["params"]["side"]
         lifted = t >= 1.0  # the free foot is up from 1 s on (the scene's lift ramp)
         knee_x = image[lifted, JOINTS["knee"][side], 0]
-        pelvis_x = (image[lifted, 23, 0] + image[lifted, 24, 0]) / 2
+        pelvis_x = midpoint(image[lifted], "hip")[:, 0]
         got = summary.get("sides", {}).get(side, {}) if summary else {}
         for metric, true in (
             ("knee_sway_pct_leg", 100 * np.nanstd(knee_x) / leg_px),

@@ -21,6 +21,26 @@ JOINTS: dict[str, dict[Side, int]] = {
 }
 
 
+#: The 11 face landmarks (nose to mouth) come first in MediaPipe's order.
+FACE = slice(0, 11)
+
+
+def pair(joint: str) -> list[int]:
+    """Indices of a joint's left and right landmark, e.g. ``pair("hip")`` → ``[23, 24]``."""
+    return [JOINTS[joint][s] for s in SIDES]
+
+
+#: Landmark indices of both hips, and of both legs hip to toe.
+HIPS = pair("hip")
+LEGS = sorted(JOINTS[j][s] for j in ("hip", "knee", "ankle", "heel", "toe") for s in SIDES)
+
+
+def midpoint(points: NDArray[np.float64], joint: str) -> NDArray[np.float64]:
+    """Midpoint of a joint's left and right landmark (e.g. the pelvis centre), (..., D)."""
+    left, right = pair(joint)
+    return (points[..., left, :] + points[..., right, :]) / 2
+
+
 def other(side: Side) -> Side:
     """The opposite side."""
     return "right" if side == "left" else "left"

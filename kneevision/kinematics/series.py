@@ -18,7 +18,7 @@ from kneevision.kinematics.angles import (
     knee_flexion,
     knee_flexion_foreshortened,
 )
-from kneevision.kinematics.landmarks import SIDES, leg
+from kneevision.kinematics.landmarks import SIDES, leg, pair
 from kneevision.kinematics.signals import fill_gaps, lowpass, mask_low_visibility
 
 FloatArray = NDArray[np.float64]
@@ -66,7 +66,8 @@ def body_yaw_deg(world: FloatArray) -> FloatArray:
     (MediaPipe's camera-aligned frame), measured about the vertical against the
     camera's x axis: 0° facing toward or away from the camera, 90° side-on.
     """
-    line = _unit(world[:, 11] - world[:, 12]) + _unit(world[:, 23] - world[:, 24])
+    (ls, rs), (lh, rh) = pair("shoulder"), pair("hip")
+    line = _unit(world[:, ls] - world[:, rs]) + _unit(world[:, lh] - world[:, rh])
     yaw = np.abs(np.degrees(np.arctan2(line[:, 2], line[:, 0])))
     return np.minimum(yaw, 180.0 - yaw)
 

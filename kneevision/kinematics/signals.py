@@ -16,6 +16,8 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import signal as sps
 from scipy.interpolate import make_smoothing_spline
 
+from kneevision.kinematics.landmarks import midpoint
+
 FloatArray = NDArray[np.float64]
 
 
@@ -67,8 +69,8 @@ def tracking_glitches(
     """
     t = np.asarray(time_s, dtype=float)
     p = np.asarray(image, dtype=float)
-    hips = (p[:, 23] + p[:, 24]) / 2
-    trunk = np.linalg.norm((p[:, 11] + p[:, 12]) / 2 - hips, axis=-1)
+    hips = midpoint(p, "hip")
+    trunk = np.linalg.norm(midpoint(p, "shoulder") - hips, axis=-1)
     ok = np.isfinite(hips).all(axis=1)
     if ok.sum() < 3 or not np.isfinite(trunk).any():
         return np.zeros(len(t), dtype=bool)

@@ -31,10 +31,10 @@ from kneevision._native import quiet_native_stderr
 from kneevision.cores import pin_to
 from kneevision.errors import ModelError
 from kneevision.pose.model import ModelFile, resolve_model
-from kneevision.pose.sequence import MIRROR_PERMUTATION, N_LANDMARKS
+from kneevision.pose.sequence import INDEX, MIRROR_PERMUTATION, N_LANDMARKS
 
 # Landmarks used to tell people apart: shoulders and hips.
-_TORSO = np.array([11, 12, 23, 24])
+_TORSO = np.array([INDEX[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")])
 
 #: Frames between handing a frame to the people count and using its answer.
 PROBE_LAG = 5

@@ -25,6 +25,8 @@ LANDMARK_NAMES: tuple[str, ...] = (
     "right_heel", "left_foot_index", "right_foot_index",
 )  # fmt: skip
 N_LANDMARKS = len(LANDMARK_NAMES)
+#: Landmark index by name, e.g. ``INDEX["left_hip"]`` → 23.
+INDEX: dict[str, int] = {name: i for i, name in enumerate(LANDMARK_NAMES)}
 SCHEMA = 1
 
 
@@ -74,7 +76,8 @@ class PoseSequence:
     @property
     def has_pose(self) -> np.ndarray:
         """Boolean mask, shape (T,): frames where a person was found."""
-        return np.isfinite(self.image[:, 23:25, 0]).all(axis=1)
+        hips = [INDEX["left_hip"], INDEX["right_hip"]]
+        return np.isfinite(self.image[:, hips, 0]).all(axis=1)
 
     @property
     def frames_with_pose(self) -> int:

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kneevision.kinematics.asymmetry import compare_sides
-from kneevision.kinematics.landmarks import JOINTS, SIDES, Side, leg
+from kneevision.kinematics.landmarks import HIPS, SIDES, Side, leg
 from kneevision.kinematics.reps import Rep
 from kneevision.kinematics.series import View, clean_landmarks, estimate_view, frame_angles
 from kneevision.kinematics.signals import tracking_glitches, valid_runs
@@ -28,9 +28,6 @@ FloatArray = NDArray[np.float64]
 #: FPPA above this (degrees of valgus) marks a repetition, and the live overlay, as knee
 #: cave-in: the one default of :attr:`kneevision.settings.Settings.valgus_warn_deg`.
 VALGUS_WARN_DEG = 10.0
-#: Landmark indices of both hips, and of both legs hip to toe.
-HIPS = [JOINTS["hip"][s] for s in SIDES]
-LEGS = sorted(JOINTS[j][s] for j in ("hip", "knee", "ankle", "heel", "toe") for s in SIDES)
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from kneevision.kinematics.landmarks import JOINTS, SIDES
+from kneevision.kinematics.landmarks import FACE, JOINTS, SIDES
 from kneevision.style import SIDE_BGR, WARNING_BGR
 
 _BONES = (("hip", "knee"), ("knee", "ankle"), ("ankle", "heel"), ("heel", "toe"), ("ankle", "toe"))
@@ -123,7 +123,7 @@ def blur_face(image: np.ndarray, points: np.ndarray, pixel_aspect: float = 1.0) 
     points : ndarray (33, 2)
         Image landmarks in square pixels of this image.
     """
-    face = points[:11].astype(float).copy()
+    face = points[FACE].astype(float).copy()
     face[:, 0] /= pixel_aspect
     face = face[np.isfinite(face).all(axis=1)]
     if face.size == 0:

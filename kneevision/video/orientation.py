@@ -27,6 +27,10 @@ import numpy as np
 
 from kneevision._native import quiet_native_stderr
 
+# MediaPipe's shoulder and hip indices (kneevision.pose.sequence.LANDMARK_NAMES; the video
+# layer sits below pose and does not import it).
+_SHOULDERS, _HIPS = [11, 12], [23, 24]
+
 #: Turns tried, in degrees clockwise, and how each is applied to a frame.
 TURNS: dict[int, int | None] = {
     0: None,
@@ -75,7 +79,7 @@ def torso_uprightness(points: np.ndarray) -> float:
     points : ndarray (33, 2)
         Image landmarks in pixels (y down).
     """
-    up = (points[11] + points[12]) / 2 - (points[23] + points[24]) / 2
+    up = points[_SHOULDERS].mean(axis=0) - points[_HIPS].mean(axis=0)
     norm = float(np.linalg.norm(up))
     return float(-up[1] / norm) if norm > 0 else math.nan
 
