@@ -13,7 +13,7 @@ import pytest
 import kneevision
 import kneevision.analysis
 from kneevision.errors import KneeVisionError
-from tests.conftest import BUNDLED
+from tests.helpers import BUNDLED
 
 
 @pytest.fixture(scope="module")

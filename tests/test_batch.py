@@ -16,7 +16,7 @@ import pytest
 
 from kneevision.batch import run_batch
 from kneevision.pose.sequence import PoseSequence
-from tests.conftest import REPO, SHARED_SAMPLES
+from tests.helpers import REPO, SHARED_SAMPLES
 
 FAST = ["--model", "lite", "--no-overlay", "--no-report", "-q"]
 CLIPS = {

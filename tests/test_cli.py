@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import BUNDLED, REPO, expected_clips, manifest, synthetic_clip
+from tests.helpers import BUNDLED, REPO, expected_clips, manifest, synthetic_clip
 
 OUTPUTS = {"landmarks.csv", "angles.csv", "summary.json", "overlay.mp4", "pose.npz", "reps.csv"}
 

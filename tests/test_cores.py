@@ -123,7 +123,7 @@ def test_run_pose_puts_helpers_on_their_own_cpus(tmp_path: Path, monkeypatch, re
     from kneevision.pipeline import Settings, run_pose
     from kneevision.pose import PoseEstimator, resolve_model
     from kneevision.pose.landmarker import MirrorStream
-    from tests.conftest import synthetic_clip
+    from tests.helpers import synthetic_clip
 
     pinned = []
     for module in (source, writer):

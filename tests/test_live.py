@@ -22,7 +22,7 @@ from kneevision.live import (
 )
 from kneevision.style import SIDE_BGR
 from kneevision.video.source import Frame
-from tests.conftest import BUNDLED, REPO
+from tests.helpers import BUNDLED, REPO
 
 
 def kv(*args: str, env: dict | None = None, **kw) -> subprocess.Popen:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def test_notebooks_are_stored_without_outputs():

@@ -12,7 +12,7 @@ import pytest
 from kneevision.cli import _settings, build_parser, main
 from kneevision.errors import KneeVisionError
 from kneevision.settings import EXPORT_FORMATS, LIVE_DEFAULTS, Settings, describe, flag_of
-from tests.conftest import BUNDLED, REPO
+from tests.helpers import BUNDLED, REPO
 
 FIELDS = dataclasses.fields(Settings)
 

@@ -30,7 +30,7 @@ from kneevision.markers.core import (
 from kneevision.markers.render import FACING, board_views, camera_matrix, measure_twist_error, rot_y
 from kneevision.markers.sheet import write_board, write_sheet
 from kneevision.video.source import Frame
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 @pytest.mark.parametrize("size_mm", [30.0, 40.0, 50.0])
@@ -326,7 +326,7 @@ def test_analyze_with_markers_end_to_end(tmp_path):
 def test_marker_commands_fail_with_one_line(tmp_path):
     """No board in the footage, or a missing intrinsics file: one line naming the file, exit 1,
     nothing written."""
-    from tests.conftest import BUNDLED
+    from tests.helpers import BUNDLED
 
     def kv(*args):
         return subprocess.run([sys.executable, "-m", "kneevision", *args], capture_output=True,

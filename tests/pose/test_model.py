@@ -8,7 +8,7 @@ import pytest
 
 from kneevision.errors import ModelError
 from kneevision.pose import model as M
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def test_shipped_models_verify():

@@ -17,7 +17,7 @@ import pytest
 
 from kneevision.pipeline import Settings, analyze
 from kneevision.pose.model import resolve_model
-from tests.conftest import BUNDLED
+from tests.helpers import BUNDLED
 
 TRANSFORMS = {
     "mirror": ["-vf", "hflip"],

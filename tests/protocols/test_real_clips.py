@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import expected_clips, manifest
+from tests.helpers import expected_clips, manifest
 
 #: Where the video contradicts expected.tsv ("both"), what it shows instead, checked by
 #: eye on frames at two or three bottoms: the lateral lunges all step to the person's right

@@ -21,7 +21,7 @@ import sys
 import imageio_ffmpeg
 import pytest
 
-from tests.conftest import BUNDLED, REPO
+from tests.helpers import BUNDLED, REPO
 from tests.video.phone_files import MATRIX, matrix_variant
 
 pytestmark = pytest.mark.slow

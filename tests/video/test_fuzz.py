@@ -39,7 +39,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BUNDLED, REPO
+from tests.helpers import BUNDLED, REPO
 from tests.video.phone_files import ffmpeg
 
 pytestmark = pytest.mark.slow

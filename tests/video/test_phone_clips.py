@@ -12,7 +12,7 @@ import re
 import pytest
 
 from kneevision.pipeline import Settings
-from tests.conftest import BUNDLED
+from tests.helpers import BUNDLED
 from tests.video.phone_files import analysed_summary, cut_short, declare_more_frames, reencode
 
 SECONDS = 5.0

@@ -19,7 +19,7 @@ from kneevision.pose import resolve_model
 from kneevision.pose.resample import interpolate_rows, to_timeline
 from kneevision.pose.sequence import PoseSequence
 from kneevision.video.source import inference_stride, read_video
-from tests.conftest import synthetic_clip
+from tests.helpers import synthetic_clip
 from tests.video.phone_files import protocol_result, rep_peaks
 
 

@@ -18,7 +18,7 @@ from kneevision.video import (
     read_video,
 )
 from kneevision.video.orientation import decide, torso_uprightness, turn_image
-from tests.conftest import BUNDLED, synthetic_clip
+from tests.helpers import BUNDLED, synthetic_clip
 from tests.video.phone_files import cut_short, declare_more_frames
 
 

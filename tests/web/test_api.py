@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.web.conftest import assert_private
+from tests.web.helpers import assert_private
 
 pytestmark = pytest.mark.slow
 

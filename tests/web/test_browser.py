@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from kneevision.report.document import fmt
-from tests.web.conftest import REPO, Server, free_port, seed_settings
+from tests.web.helpers import REPO, Server, free_port, seed_settings
 
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 pytestmark = [

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from kneevision.web.app import create_app
 from kneevision.web.db import WebDB
-from tests.web.conftest import multipart
+from tests.web.helpers import multipart
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from kneevision.web import security
 from kneevision.web.app import create_app
 from kneevision.web.db import WebDB
-from tests.web.conftest import REPO, assert_private, multipart
+from tests.web.helpers import REPO, assert_private, multipart
 
 PASSWORD = "correct horse battery"
 
