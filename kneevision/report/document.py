@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 from kneevision.analysis import StoredAnalysis, load_analysis
 from kneevision.kinematics.landmarks import SIDES
-from kneevision.metrics import format_value
+from kneevision.metrics import format_value, metric
 from kneevision.outputs import SUMMARY_SCHEMA_VERSION, atomic_file, to_jsonable
 from kneevision.report import plots
 from kneevision.report.overlay import blur_face
@@ -308,8 +308,8 @@ def measured_error_lines(summary: Summary | dict) -> list[str]:
     if not metrics:
         return []
     parts = [
-        f"{plots.label_of(m)}: within {v['median_abs']:.1f} (median) and {v['p95_abs']:.1f} "
-        f"(95% of values) of the truth"
+        f"{metric(m).label}: within {metric(m).format(v['median_abs'])} (median) and "
+        f"{metric(m).format(v['p95_abs'])} (95% of values) of the truth"
         for m, v in metrics.items()
     ]
     return [

@@ -21,7 +21,7 @@ def test_errors_come_from_the_table_for_the_protocol_and_view(tmp_path, monkeypa
     assert validity.measured_errors("lunge", "front") == {}
     me = {"source": "test renders", "metrics": {k: v.to_dict() for k, v in got.items()}}
     lines = measured_error_lines({"view": "front", "measured_error": me})
-    assert len(lines) == 1 and "1.5" in lines[0] and "3.0" in lines[0] and "front" in lines[0]
+    assert len(lines) == 1 and "1.5°" in lines[0] and "3.0°" in lines[0] and "front" in lines[0]
     assert measured_error_lines({"view": "front"}) == []
 
 
