@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
+from kneevision.kinematics.landmarks import LEGS
 from kneevision.live import (
     LatestFrame,
     LiveState,
@@ -187,21 +188,28 @@ def test_window_under_xvfb_shows_the_overlay_and_quits_on_q(xvfb, tmp_path, all_
     p = kv("live", "--source", str(BUNDLED), "--out", str(tmp_path), env={"DISPLAY": xvfb})
     try:
         wid, x0, y0 = _window(xvfb)
-        time.sleep(2.5)  # let a few seconds of the clip play
         shot = tmp_path / "screen.png"
-        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-f",
-                        "x11grab", "-video_size", "1600x1000", "-i", xvfb, "-frames:v", "1",
-                        str(shot)], check=True)  # fmt: skip
+        # Screenshots until the skeleton shows in both side colours (however long the model
+        # takes to start on a busy machine), at most a minute.
+        end = time.monotonic() + 60
+        while True:
+            subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", "-y", "-f",
+                            "x11grab", "-video_size", "1600x1000", "-i", xvfb, "-frames:v", "1",
+                            str(shot)], check=True)  # fmt: skip
+            screen = cv2.imread(str(shot))
+            drawn = [(screen == np.array(c, np.uint8)).all(axis=2).sum() for c in SIDE_BGR.values()]
+            if min(drawn) > 100 or time.monotonic() > end or p.poll() is not None:
+                break
+            time.sleep(0.5)
         subprocess.run(["xdotool", "key", "--window", wid, "q"], check=True,
                        env={**os.environ, "DISPLAY": xvfb})  # fmt: skip
         _, err = p.communicate(timeout=120)
     finally:
         p.kill()
     assert p.returncode == 0, err
-    screen = cv2.imread(str(shot))
     # where the legs are in this clip (from its analysis), in screen pixels
     pose = np.load(all_clips_analyzed / f"{BUNDLED.stem}_kneevision" / "pose.npz")["image"]
-    legs = pose[:, 23:33]
+    legs = pose[:, LEGS]
     lo, hi = np.nanmin(legs, axis=(0, 1)), np.nanmax(legs, axis=(0, 1))
     for side, bgr in SIDE_BGR.items():
         ys, xs = np.nonzero((screen == np.array(bgr, np.uint8)).all(axis=2))
