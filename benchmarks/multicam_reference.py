@@ -27,7 +27,6 @@ printed, and fixed points of the room reproject at 6–15 px with this calibrati
 from __future__ import annotations
 
 import argparse
-import csv
 import itertools
 import subprocess
 import sys
@@ -38,8 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
+from kneevision.api import Table
 from kneevision.kinematics.angles import fppa, knee_flexion
-from kneevision.kinematics.landmarks import JOINTS, SIDES, leg
+from kneevision.kinematics.landmarks import JOINTS, SIDES, leg, other
 from kneevision.pose.sequence import PoseSequence
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
@@ -182,8 +182,7 @@ def anatomical(ref: np.ndarray, swaps: np.ndarray) -> tuple[np.ndarray, np.ndarr
     up). If the first view's labels (which the reference took) were the wrong way
     round, every label and every view's swap flips.
     """
-    front = np.nanmedian(np.concatenate([ref[:, JOINTS["toe"][s]] - ref[:, JOINTS["heel"][s]]
-                                         for s in SIDES]), axis=0)[:2]  # fmt: skip
+    front = _feet_direction(ref)
     across = np.nanmedian(ref[:, JOINTS["hip"]["left"]] - ref[:, JOINTS["hip"]["right"]],
                           axis=0)[:2]  # fmt: skip
     left_of_front = np.array([-front[1], front[0]])  # up × front
@@ -201,12 +200,6 @@ def analyse(clip: Path, out: Path, model: str, reuse: bool = False) -> Path:
            "--protocol", "balance", "--no-report", "--no-overlay", "--model", model]  # fmt: skip
     subprocess.run(cmd, check=True)
     return folder
-
-
-def read_angles(folder: Path) -> dict[str, np.ndarray]:
-    with open(folder / "angles.csv", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    return {k: np.array([float(r[k]) if r[k] else np.nan for r in rows]) for k in rows[0]}
 
 
 def fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, int]:
@@ -231,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         folders = [analyse(SAMPLES / f"{CLIP}_{c}.mp4", out, args.model, args.reuse)
                    for c in CAMERAS]  # fmt: skip
         poses = [PoseSequence.load(f / "pose.npz") for f in folders]
-        angles = [read_angles(f) for f in folders]
+        angles = [Table.read_csv(f / "angles.csv") for f in folders]
     cams = [calib[c] for c in CAMERAS]
     n = min(len(p.image) for p in poses)
     ref = np.full((n, 33, 3), np.nan)
@@ -257,13 +250,13 @@ def main(argv: list[str] | None = None) -> int:
         proj = c.project(ref)
         for s in SIDES:
             # Where this view's labels were swapped, its "left" is the reference's right.
-            mine = np.where(swaps[:n, k], a[f"{_other(s)}_knee_flexion_deg"][:n],
+            mine = np.where(swaps[:n, k], a[f"{other(s)}_knee_flexion_deg"][:n],
                             a[f"{s}_knee_flexion_deg"][:n])  # fmt: skip
             slope, bias, mae, _ = fit(ref_flex[s], mine)
             flex_cells.append(f"{s} {slope:.2f} / {bias:+.1f}° / {mae:.1f}°")
             jp = leg(proj, s)
             ref_fp = fppa(jp["hip"], jp["knee"], jp["ankle"], jp["other_hip"])
-            mine_fp = np.where(swaps[:n, k], a[f"{_other(s)}_fppa_deg"][:n],
+            mine_fp = np.where(swaps[:n, k], a[f"{other(s)}_fppa_deg"][:n],
                                a[f"{s}_fppa_deg"][:n])  # fmt: skip
             _, fb, fm, _ = fit(ref_fp, mine_fp)
             fppa_cells.append(f"{s} {fb:+.1f}° / {fm:.1f}°")
@@ -273,14 +266,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _other(side: str) -> str:
-    return "right" if side == "left" else "left"
+def _feet_direction(ref: np.ndarray) -> np.ndarray:
+    """Where the feet point on the floor (median heel → toe, world x–y; Z is up)."""
+    return np.nanmedian(np.concatenate([ref[:, JOINTS["toe"][s]] - ref[:, JOINTS["heel"][s]]
+                                        for s in SIDES]), axis=0)[:2]  # fmt: skip
 
 
 def _view(cam: CalibratedCamera, ref: np.ndarray) -> str:
     """The camera's azimuth from the body's front (where the feet point), as words."""
-    front = np.nanmedian(np.concatenate([ref[:, JOINTS["toe"][s]] - ref[:, JOINTS["heel"][s]]
-                                         for s in SIDES]), axis=0)[:2]  # fmt: skip
+    front = _feet_direction(ref)
     mid = np.nanmedian((ref[:, JOINTS["hip"]["left"]] + ref[:, JOINTS["hip"]["right"]]) / 2, 0)
     to_cam = (cam.centre - mid)[:2]
     cross = front[0] * to_cam[1] - front[1] * to_cam[0]

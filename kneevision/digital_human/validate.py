@@ -35,13 +35,11 @@ from kneevision.digital_human.clip import TRUTH_SCHEMA, RenderOptions, refresh_t
 from kneevision.digital_human.render import Lighting, PhoneCamera
 from kneevision.kinematics.landmarks import JOINTS, SIDES, leg, midpoint
 from kneevision.kinematics.reps import segment_reps
-from kneevision.kinematics.signals import valid_runs
 from kneevision.pose.sequence import N_LANDMARKS
-from kneevision.protocols.base import Motion, fill_short_false, leg_length_px
+from kneevision.protocols.base import Motion, leg_length_px
 from kneevision.protocols.lunge import knee_over_foot_pct
-from kneevision.protocols.seated_twist import _segment_swing as segment_swing
-from kneevision.protocols.seated_twist import twist_cycles
-from kneevision.protocols.single_leg import LIFT_M, lift_m
+from kneevision.protocols.seated_twist import segment_swing, twist_cycles
+from kneevision.protocols.single_leg import foot_off_runs, lift_m
 
 #: Repetition metric in summary.json → (truth series without the side prefix, how read).
 REP_TRUTH: dict[str, tuple[str, str]] = {
@@ -259,11 +257,8 @@ def _true_hold_s(motion: Motion, side: str) -> float:
     bridged) without its detection gate (a lift clear of the whole threshold): the
     truth of how long is not made to depend on whether it was seen.
     """
-    sign = 1.0 if side == "right" else -1.0  # the left foot lifted: standing on the right
-    with np.errstate(invalid="ignore"):
-        off = sign * lift_m(motion.world) > 0.4 * LIFT_M
-    off = fill_short_false(off, max(1, round(0.3 * motion.fps)))
-    return max(((b - 1 - a) / motion.fps for a, b in valid_runs(off)), default=np.nan)
+    runs = foot_off_runs(motion.time_s, lift_m(motion.world), side)
+    return max(((b - 1 - a) / motion.fps for a, b in runs), default=np.nan)
 
 
 def compare(summary: dict, truth: dict) -> tuple[list[dict], dict]:

@@ -241,7 +241,7 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
             flex = knee_flexion(ji["hip"], ji["knee"], ji["ankle"])
             if np.isfinite(flex[active]).any():
                 flex_med = float(np.nanmedian(flex[active]))
-        swing = _segment_swing(j, active)
+        swing = segment_swing(j, active)
         result.sides[side] = {
             "tested": True,
             **ranges,
@@ -360,7 +360,7 @@ def _knee_extension(
     return result
 
 
-def _segment_swing(j: dict[str, np.ndarray], active: np.ndarray) -> dict[str, float]:
+def segment_swing(j: dict[str, np.ndarray], active: np.ndarray) -> dict[str, float]:
     """95th percentile of how far the thigh and shank directions move from their still pose."""
     out = {}
     for name, (a, b) in {"thigh": ("hip", "knee"), "shank": ("knee", "ankle")}.items():

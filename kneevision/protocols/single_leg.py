@@ -81,18 +81,32 @@ def stance_periods(motion: Motion, on_step: bool = False) -> list[tuple[Side, in
     lift = lift_m(motion.world)
     if on_step:
         lift = -lift
-    dt = float(np.median(np.diff(motion.time_s))) if len(motion) > 1 else 1 / 30
     out = []
-    for side, sign in (("right", 1.0), ("left", -1.0)):  # left lifted → right stance
+    for side in SIDES:
         with np.errstate(invalid="ignore"):
-            clear, off = sign * lift > LIFT_M, sign * lift > 0.4 * LIFT_M
-        # Hysteresis: a foot lifted clear stays "lifted" while it is off the floor at
-        # all (it sinks toward the floor at the bottom of a single-leg squat).
-        off = fill_short_false(off, max(1, round(0.3 / dt)))
-        for a, b in valid_runs(off):
+            clear = _signed(lift, side) > LIFT_M
+        for a, b in foot_off_runs(motion.time_s, lift, side):
             if clear[a:b].any() and motion.time_s[b - 1] - motion.time_s[a] >= MIN_STANCE_S:
                 out.append((side, int(a), int(b)))
     return sorted(out, key=lambda p: p[1])
+
+
+def _signed(lift: np.ndarray, stance: Side) -> np.ndarray:
+    # lift_m is + when the left foot is higher: standing on the right.
+    return lift if stance == "right" else -lift
+
+
+def foot_off_runs(time_s: np.ndarray, lift: np.ndarray, stance: Side) -> list[tuple[int, int]]:
+    """Frame ranges where the free foot (not ``stance``) is off the floor.
+
+    Off means above 0.4 × :data:`LIFT_M` (:func:`lift_m`), with touches shorter than
+    0.3 s bridged: a foot lifted clear stays "lifted" while it is off the floor at all
+    (it sinks toward the floor at the bottom of a single-leg squat).
+    """
+    dt = float(np.median(np.diff(time_s))) if len(time_s) > 1 else 1 / 30
+    with np.errstate(invalid="ignore"):
+        off = _signed(lift, stance) > 0.4 * LIFT_M
+    return valid_runs(fill_short_false(off, max(1, round(0.3 / dt))))
 
 
 def label_swaps(motion: Motion, periods: list[tuple[Side, int, int]]) -> list[float]:
