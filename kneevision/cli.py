@@ -11,10 +11,14 @@ import math
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kneevision import __version__
 from kneevision.errors import KneeVisionError
 from kneevision.outputs import terminate_as_interrupt
+
+if TYPE_CHECKING:
+    from kneevision.summary import Summary
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -64,13 +68,23 @@ def _progress_bars(quiet: bool):
     return make, close
 
 
-def format_result(summary, out_dir: Path | None = None) -> str:
+def format_result(summary: Summary | dict, out_dir: Path | None = None) -> str:
     """A short human summary of one analysis: protocol, view, reps, key numbers, flags.
 
-    ``summary`` is a :class:`~kneevision.summary.Summary` (or its JSON form).
+    Parameters
+    ----------
+    summary : Summary or dict
+        The analysis' summary (its JSON form is read through the typed contract).
+    out_dir : Path, optional
+        The analysis folder, printed last.
+
+    Returns
+    -------
+    str
+        Lines for the terminal; the marker measurement, when made, is included.
     """
     from kneevision.metrics import format_value, metric
-    from kneevision.summary import SideMetrics, Summary
+    from kneevision.summary import Summary
 
     s = summary if isinstance(summary, Summary) else Summary.from_json(summary)
     how = "detected" if s.detection.requested == "auto" else "as asked"
@@ -92,16 +106,17 @@ def format_result(summary, out_dir: Path | None = None) -> str:
         if a.mdc is not None:
             lines.append(f"  ⇄ {metric(m).label}: {a.verdict}")
     flags = [f.message for f in s.quality]
-    if s.markers:
+    markers = s.markers_summary()
+    if markers is not None:
         for side in ("left", "right"):
-            ms = SideMetrics.from_json(s.markers["sides"].get(side))
+            ms = markers.side(side)
             if ms.facts.get("tested"):
                 ir = format_value("internal_rotation_deg", ms.value("internal_rotation_deg"))
                 er = format_value("external_rotation_deg", ms.value("external_rotation_deg"))
                 lines.append(f"  markers {side:<5} IR {ir}  ER {er}")
-        for m, a in s.markers.get("asymmetry", {}).items():
-            lines.append(f"  ⇄ markers {metric(m).label}: {a['verdict']}")
-        flags += [f["message"] for f in s.markers.get("quality", [])]
+        for m, a in markers.asymmetry.items():
+            lines.append(f"  ⇄ markers {metric(m).label}: {a.verdict}")
+        flags += [f.message for f in markers.quality]
     lines += [f"  ! {message}" for message in flags]
     if out_dir is not None:
         lines.append(f"  → {out_dir}")
@@ -211,12 +226,12 @@ def cmd_live(args: argparse.Namespace) -> int:
     )
     if not args.quiet:
         print(format_result(summary, out_dir))
-        live = summary.input.extra.get("live", {}) if summary.input else {}
-        if live:
-            p50, p95 = live["latency_ms_p50"], live["latency_ms_p95"]
+        live = summary.input.live if summary.input else None
+        if live is not None and None not in (live.latency_ms_p50, live.latency_ms_p95):
+            p50, p95 = live.latency_ms_p50, live.latency_ms_p95
             print(
-                f"  live: {live['frames']} frames shown, latency p50 {p50:.0f} ms / p95 "
-                f"{p95:.0f} ms, {live['dropped']} stale frames skipped"
+                f"  live: {live.frames} frames shown, latency p50 {p50:.0f} ms / p95 "
+                f"{p95:.0f} ms, {live.dropped} stale frames skipped"
             )
     return EXIT_OK
 

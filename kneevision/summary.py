@@ -31,14 +31,25 @@ def _num(v: object) -> float:
 
 
 class _Part:
-    """JSON ↔ dataclass for the parts: known keys become fields, the rest ``extra``."""
+    """JSON ↔ dataclass for the parts: known keys become fields, the rest ``extra``.
+
+    ``_nested`` names the fields that are parts themselves and ``_maps`` those that
+    are dicts of parts (field name → part class).
+    """
 
     _nested: ClassVar[dict[str, Any]] = {}
+    _maps: ClassVar[dict[str, Any]] = {}
 
     @classmethod
     def from_json(cls, data: dict) -> Any:
         names = {f.name for f in dataclasses.fields(cls)} - {"extra"}  # type: ignore[arg-type]
         kwargs = {k: v for k, v in data.items() if k in names}
+        for name, part in cls._nested.items():
+            if isinstance(kwargs.get(name), dict):
+                kwargs[name] = part.from_json(kwargs[name])
+        for name, part in cls._maps.items():
+            if isinstance(kwargs.get(name), dict):
+                kwargs[name] = {k: part.from_json(v) for k, v in kwargs[name].items()}
         extra = {k: v for k, v in data.items() if k not in names}
         obj = cls(**kwargs, extra=extra)  # type: ignore[call-arg]
         obj._absent = names - set(data)  # written back as read: no invented keys
@@ -51,6 +62,12 @@ class _Part:
             for f in dataclasses.fields(self)  # type: ignore[arg-type]
             if f.name not in absent
         }
+        for name in self._nested:
+            if isinstance(out.get(name), _Part):
+                out[name] = out[name].to_json()
+        for name in self._maps:
+            if isinstance(out.get(name), dict):
+                out[name] = {k: v.to_json() for k, v in out[name].items()}
         extra = out.pop("extra")
         return to_jsonable({**out, **extra})  # type: ignore[return-value]
 
@@ -166,8 +183,28 @@ class Detection(_Part):
 
 
 @dataclass
+class LiveFacts(_Part):
+    """A live session's timing: frames shown, latency and inference time (ms)."""
+
+    frames: int | None = None
+    latency_ms_p50: Number = None
+    latency_ms_p95: Number = None
+    inference_ms_p50: Number = None
+    inference_ms_p95: Number = None
+    latency_growth_ms_per_min: Number = None
+    captured: int | None = None
+    dropped: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
 class InputFacts(_Part):
-    """The clip analysed: where it was, its content hash and its frames."""
+    """The clip analysed: where it was, its content hash and its frames.
+
+    ``live`` holds a live session's timing (None for a clip).
+    """
+
+    _nested: ClassVar[dict[str, Any]] = {"live": LiveFacts}
 
     path: str = ""
     sha256: str | None = None
@@ -179,6 +216,7 @@ class InputFacts(_Part):
     duration_s: Number = None
     pixel_aspect: Number = None
     rotation: int | None = None
+    live: LiveFacts | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -201,11 +239,34 @@ class RunFacts(_Part):
 
 
 @dataclass
+class MetricError(_Part):
+    """One metric's error measured on rendered video of known truth (the metric's units)."""
+
+    median_abs: Number = None
+    p95_abs: Number = None
+    bias: Number = None
+    n: int | None = None
+    clips: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
+class MeasuredError(_Part):
+    """The errors measured for this protocol and view, and where they come from."""
+
+    _maps: ClassVar[dict[str, Any]] = {"metrics": MetricError}
+
+    source: str = ""
+    metrics: dict[str, MetricError] = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass
 class Summary:
     """``summary.json`` as typed objects.
 
-    Dict-valued descriptions (``settings``, ``angles``, ``measured_error``,
-    ``markers``) stay dicts.
+    Dict-valued descriptions (``settings``, ``angles``, ``markers``) stay dicts; the
+    ``markers`` block is read typed with :meth:`markers_summary`.
     Keys this version does not know are kept in ``extra`` and written back.
     """
 
@@ -229,7 +290,7 @@ class Summary:
     angles: dict[str, dict | None] = field(default_factory=dict)
     timing: RunFacts | None = None
     outputs: list[str] = field(default_factory=list)
-    measured_error: dict | None = None
+    measured_error: MeasuredError | None = None
     markers: dict | None = None
     inputs: list[dict] | None = None  # a combined result's clips
     clips: list[str] | None = None
@@ -272,7 +333,9 @@ class Summary:
         }
         kw["events"] = [Event.from_json(e) for e in data.get("events", [])]
         kw["quality"] = [Flag.from_json(f) for f in data.get("quality", [])]
-        for name, part in (("timing", RunFacts), ("input", InputFacts), ("model", ModelInfo)):
+        parts = (("timing", RunFacts), ("input", InputFacts), ("model", ModelInfo),
+                 ("measured_error", MeasuredError))  # fmt: skip
+        for name, part in parts:
             if data.get(name) is not None:
                 kw[name] = part.from_json(data[name])
         extra = {k: v for k, v in data.items() if k not in known}
@@ -328,6 +391,26 @@ class Summary:
         """The repetitions of one leg."""
         return [r for r in self.reps if r.side == side]
 
+    def markers_summary(self) -> Summary | None:
+        """The marker measurement (seated twist with printed markers) as its own summary.
+
+        ``summary["markers"]`` holds the protocol's fields (``sides``, ``reps``,
+        ``asymmetry``, ``quality`` ...) measured from the markers; it is read with this
+        summary's versions. None when the clip was analysed without markers.
+
+        Returns
+        -------
+        Summary or None
+            The markers' result; its ``settings`` are the marker track's facts and
+            keys such as ``markerless_minus_marker_deg`` are in ``extra``.
+        """
+        if not self.markers:
+            return None
+        versions = {"schema_version": self.schema_version,
+                    "kneevision_version": self.kneevision_version}  # fmt: skip
+        required = {"protocol": self.protocol, "view": self.view}
+        return Summary.from_json({**required, **self.markers, **versions})
+
 
 _OPTIONAL = {
     "input", "model", "frames_with_pose", "timing", "measured_error", "markers", "inputs",
@@ -361,6 +444,9 @@ __all__ = [
     "Event",
     "Flag",
     "InputFacts",
+    "LiveFacts",
+    "MeasuredError",
+    "MetricError",
     "ModelInfo",
     "RepRow",
     "RunFacts",

@@ -86,3 +86,33 @@ def test_the_registry_describes_metrics_without_parsing_names():
     assert format_value("knee_ankle_separation_ratio", 1.16666) == "1.17"
     assert format_value("hold_s", 2.0) == "2.0 s"
     assert format_value("peak_fppa_deg", float("nan")) == "–"
+
+
+def test_measured_error_markers_and_live_facts_are_typed_and_round_trip():
+    data = summary_of(SCENES["twist"][0](), SCENES["twist"][1], "seated-twist")
+    data["input"] = {"path": "/clips/twist.mp4", "sha256": None, "frames_decoded": 90,
+                     "live": {"frames": 90, "latency_ms_p50": 41.0, "latency_ms_p95": 60.5,
+                              "captured": 95, "dropped": 5}}  # fmt: skip
+    data["measured_error"] = {"source": "test renders", "metrics": {"internal_rotation_deg": {
+        "median_abs": 1.5, "p95_abs": 3.0, "bias": 0.4, "n": 12, "clips": 6}}}  # fmt: skip
+    data["markers"] = {**{k: data[k] for k in ("protocol", "view", "sides", "asymmetry")},
+                       "quality": [{"code": "markers_small", "message": "small", "advice": "a"}],
+                       "settings": {"size_m": 0.05},
+                       "markerless_minus_marker_deg": {"left": 1.2}}  # fmt: skip
+    validate(data)
+    summary = Summary.from_json(data)
+    assert summary.to_json() == data
+    assert summary.input.live.latency_ms_p95 == 60.5 and summary.input.live.dropped == 5
+    error = summary.measured_error.metrics["internal_rotation_deg"]
+    assert (error.median_abs, error.p95_abs, error.n) == (1.5, 3.0, 12)
+    markers = summary.markers_summary()
+    assert markers.side("left").facts["tested"]
+    assert [f.code for f in markers.quality] == ["markers_small"]
+    assert markers.extra == {"markerless_minus_marker_deg": {"left": 1.2}}
+    assert markers.settings == {"size_m": 0.05}
+    from kneevision.cli import format_result  # the command line reads the same parts
+
+    text = format_result(summary)
+    assert "markers left  IR 12" in text and "! small" in text
+    del data["markers"]
+    assert Summary.from_json(data).markers_summary() is None

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from kneevision.analysis import StoredAnalysis, load_analysis
 from kneevision.kinematics.landmarks import SIDES
 from kneevision.metrics import format_value, metric
-from kneevision.outputs import SUMMARY_SCHEMA_VERSION, atomic_file, to_jsonable
+from kneevision.outputs import SUMMARY_SCHEMA_VERSION, atomic_file
 from kneevision.report import plots
 from kneevision.report.overlay import blur_face
 from kneevision.report.pdf import write_pdf
@@ -31,19 +31,30 @@ from kneevision.summary import Summary
 
 @dataclass
 class ReportData:
-    """What a report is made of, loaded from an analysis folder."""
+    """What a report is made of, loaded from an analysis folder.
+
+    Attributes
+    ----------
+    folder : Path
+        The analysis folder.
+    summary : Summary
+        ``summary.json`` through the typed contract.
+    time_s : ndarray (T,)
+        Frame times of the per-frame series.
+    series : dict of str to dict of str to ndarray
+        Per-frame series by metric and side (recomputed from ``pose.npz``).
+    image_points : ndarray (T, 33, 2), optional
+        Image landmarks, for the key frame.
+    figures : list of (str, Figure)
+        Captioned figures, when built.
+    """
 
     folder: Path
-    summary: dict
+    summary: Summary
     time_s: np.ndarray
     series: dict[str, dict[str, np.ndarray]]
     image_points: np.ndarray | None = None
     figures: list[tuple[str, Figure]] = field(default_factory=list)
-    contract: Summary = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        # ``summary`` stays the JSON form (what the plots take); ``contract`` is typed.
-        self.contract = _contract(self.summary)
 
 
 def load(folder: str | Path, stored: StoredAnalysis | None = None) -> ReportData:
@@ -57,7 +68,7 @@ def load(folder: str | Path, stored: StoredAnalysis | None = None) -> ReportData
         The folder is not a KneeVision analysis.
     """
     stored = stored or load_analysis(folder)
-    folder, summary = Path(folder), to_jsonable(stored.summary)
+    folder, summary = Path(folder), _contract(stored.summary)
     series: dict[str, dict[str, np.ndarray]] = {}
     time_s = np.zeros(0)
     points = None
@@ -76,7 +87,7 @@ def load(folder: str | Path, stored: StoredAnalysis | None = None) -> ReportData
 
 def _valgus_key_frame(data: ReportData) -> Figure | None:
     """The rep with the largest readable FPPA, drawn on its video frame."""
-    c = data.contract
+    c = data.summary
     reps = [r for r in c.reps if r.bottom_s is not None]
     reps = [r for r in reps if r.get("fppa_at_peak_flexion_deg") is not None]
     src = Path(c.input.path) if c.input else None
@@ -101,13 +112,24 @@ def _valgus_key_frame(data: ReportData) -> Figure | None:
 
 
 def build_figures(data: ReportData) -> list[tuple[str, Figure]]:
-    """The figures of a report, with captions, chosen by protocol."""
-    s, c = data.summary, data.contract  # the plots take the JSON form
-    protocol, reps = c.protocol, s.get("reps", [])
+    """The figures of a report, with captions, chosen by protocol.
+
+    Parameters
+    ----------
+    data : ReportData
+        The loaded analysis (:func:`load`).
+
+    Returns
+    -------
+    list of (str, Figure)
+        Caption and figure, in the report's order.
+    """
+    c = data.summary
+    protocol, reps = c.protocol, c.reps
     figs: list[tuple[str, Figure]] = []
     if protocol == "seated-twist":
-        ref = reference_for(protocol, "total_rotation_deg", s.get("sides"))
-        figs.append(("Range of each leg", plots.twist_ranges(s["sides"], ref)))
+        ref = reference_for(protocol, "total_rotation_deg", c.sides)
+        figs.append(("Range of each leg", plots.twist_ranges(c.sides, ref)))
         if "tibial_rotation_deg" in data.series:
             rot = data.series["tibial_rotation_deg"]
             fig = plots.time_series(data.time_s, rot, "tibial_rotation_deg", reps)
@@ -123,7 +145,7 @@ def build_figures(data: ReportData) -> list[tuple[str, Figure]]:
                     )
                 )
         for metric in ("peak_fppa_deg", "peak_knee_flexion_deg", "shank_angle_deg"):
-            if any(r.get(metric) is not None for r in c.reps):
+            if any(r.get(metric) is not None for r in reps):
                 ref = reference_for(protocol, metric)
                 figs.append(
                     (f"{plots.label_of(metric)} per repetition", plots.rep_bars(reps, metric, ref))
@@ -143,7 +165,7 @@ def build_figures(data: ReportData) -> list[tuple[str, Figure]]:
         free = data.series.get("tibial_rotation_deg")
         figs.append(("Markers and markerless", plots.marker_vs_markerless(t, marker, free)))
     if c.asymmetry:
-        figs.append(("Left versus right", plots.asymmetry_chart(s["asymmetry"])))
+        figs.append(("Left versus right", plots.asymmetry_chart(c.asymmetry)))
     key = _valgus_key_frame(data)
     if key is not None:
         figs.append(("The repetition with the most knee cave-in", key))
@@ -158,22 +180,35 @@ fmt = format_value
 
 
 def _contract(summary: Summary | dict) -> Summary:
+    """A summary through the typed contract (a JSON form or fragment is read)."""
     if isinstance(summary, Summary):
         return summary
-    # A fragment of a summary (``{"view": ..., "measured_error": ...}``) is read as one
-    # with the required keys it lacks; a newer schema_version is still refused.
+    # A fragment of a summary (``{"view": ..., "measured_error": ...}``, or a hand-made
+    # summary.json without versions) is read as one with the required keys it lacks;
+    # a newer schema_version is still refused.
     required = {"schema_version": SUMMARY_SCHEMA_VERSION, "kneevision_version": "",
                 "protocol": "", "view": "unknown"}  # fmt: skip
     return Summary.from_json({**required, **summary})
 
 
 def key_rows(summary: Summary | dict) -> list[dict]:
-    """Rows of the key-numbers table: metric, left, right, reference, verdict."""
+    """Rows of the key-numbers table: metric, left, right, reference, verdict.
+
+    Parameters
+    ----------
+    summary : Summary or dict
+        The summary (its JSON form is read through :class:`~kneevision.summary.Summary`).
+
+    Returns
+    -------
+    list of dict
+        ``{"metric", "left", "right", "reference", "verdict"}`` per metric measured on
+        at least one leg (values NaN when missing).
+    """
     c = _contract(summary)
-    sides = {side: metrics.to_json() for side, metrics in c.sides.items()}  # for references
     rows = []
     for m in c.side_metrics():
-        ref = reference_for(c.protocol, m, sides)
+        ref = reference_for(c.protocol, m, c.sides)
         asym = c.asymmetry.get(m)
         rows.append(
             {
@@ -188,7 +223,18 @@ def key_rows(summary: Summary | dict) -> list[dict]:
 
 
 def plain_flags(summary: Summary | dict) -> list[tuple[str, str]]:
-    """Quality flags as (what happened, what to do), for the top of the report."""
+    """Quality flags as (what happened, what to do), for the top of the report.
+
+    Parameters
+    ----------
+    summary : Summary or dict
+        The summary (its JSON form is read through :class:`~kneevision.summary.Summary`).
+
+    Returns
+    -------
+    list of (str, str)
+        Message and advice of each flag.
+    """
     return [(f.message, f.advice) for f in _contract(summary).quality]
 
 
@@ -222,8 +268,21 @@ def _img_tag(fig: Figure, alt: str) -> str:
 
 
 def render_html(data: ReportData, figures: list[tuple[str, Figure]]) -> str:
-    """The self-contained HTML report (images embedded, no external requests)."""
-    s = data.contract
+    """The self-contained HTML report (images embedded, no external requests).
+
+    Parameters
+    ----------
+    data : ReportData
+        The loaded analysis.
+    figures : list of (str, Figure)
+        Captioned figures (:func:`build_figures`).
+
+    Returns
+    -------
+    str
+        The HTML page.
+    """
+    s = data.summary
     e = html.escape
     name = Path(s.input.path).name if s.input else data.folder.name
     det = s.detection
@@ -301,22 +360,31 @@ def render_html(data: ReportData, figures: list[tuple[str, Figure]]) -> str:
 
 
 def measured_error_lines(summary: Summary | dict) -> list[str]:
-    """Sentences stating each metric's error measured on rendered video for this set-up."""
+    """Sentences stating each metric's error measured on rendered video for this set-up.
+
+    Parameters
+    ----------
+    summary : Summary or dict
+        The summary; its ``measured_error`` part gives the figures.
+
+    Returns
+    -------
+    list of str
+        One sentence, or none when no error was measured for this protocol and view.
+    """
     s = _contract(summary)
-    me = s.measured_error or {}
-    metrics = me.get("metrics") or {}
-    if not metrics:
+    me = s.measured_error
+    if me is None or not me.metrics:
         return []
     parts = [
-        f"{metric(m).label}: within {metric(m).format(v['median_abs'])} (median) and "
-        f"{metric(m).format(v['p95_abs'])} (95% of values) of the truth"
-        for m, v in metrics.items()
+        f"{metric(m).label}: within {metric(m).format(e.median_abs)} (median) and "
+        f"{metric(m).format(e.p95_abs)} (95% of values) of the truth"
+        for m, e in me.metrics.items()
     ]
     return [
         f"Errors measured on rendered video of a digital human with exactly known angles, "
         f"for this test seen from the {s.view}: " + "; ".join(parts) + ". A rendered "
-        "body is not a person: real clips can be worse. Source: " + str(me.get("source", ""))
-        + "."
+        "body is not a person: real clips can be worse. Source: " + me.source + "."
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 from pathlib import Path
 
 from matplotlib.figure import Figure
@@ -17,12 +18,28 @@ from kneevision.store import Store
 
 
 def history_figure(store: Store, patient: str, metric: str, protocol: str = "") -> Figure:
-    """One metric per session and side, with the reference band when one applies."""
+    """One metric per session and side, with the reference band when one applies.
+
+    Parameters
+    ----------
+    store : Store
+        The batch database.
+    patient : str
+        The patient's id.
+    metric : str
+        An aggregate metric stored for the patient, e.g. ``peak_fppa_deg``.
+    protocol : str
+        The patient's one protocol (``""`` when several: no reference is drawn).
+
+    Returns
+    -------
+    Figure
+    """
     rows = store.history(patient, metric)
     dates = sorted({r["date"] for r in rows})
     by = {(r["date"], r["side"]): r["value"] for r in rows}
     values = {
-        s: [by.get((d, s)) if by.get((d, s)) is not None else float("nan") for d in dates]
+        s: [math.nan if by.get((d, s)) is None else float(by[(d, s)]) for d in dates]
         for s in SIDES
         if any((d, s) in by for d in dates)
     }
@@ -30,7 +47,27 @@ def history_figure(store: Store, patient: str, metric: str, protocol: str = "") 
 
 
 def write_history_report(db: str | Path, patient: str, out: str | Path | None = None) -> Path:
-    """``<patient>_history.html``: every stored metric over the sessions, per side."""
+    """``<patient>_history.html``: every stored metric over the sessions, per side.
+
+    Parameters
+    ----------
+    db : path
+        The batch database (``kneevision.db``).
+    patient : str
+        The patient's id.
+    out : path, optional
+        The HTML file (default ``<patient>_history.html`` in the working folder).
+
+    Returns
+    -------
+    Path
+        The file written.
+
+    Raises
+    ------
+    KneeVisionError
+        No database, or no analysed session of that patient.
+    """
     if not Path(db).is_file():
         raise KneeVisionError("database not found", db)
     with Store(db) as store:

@@ -6,7 +6,13 @@ the task measured matches the task of the study.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kneevision.summary import SideMetrics
 
 
 @dataclass(frozen=True)
@@ -66,13 +72,32 @@ def twist_reference(knee_flexion_deg: float | None) -> Reference:
     )
 
 
-def reference_for(protocol: str, metric: str, sides: dict | None = None) -> Reference | None:
-    """The reference shown beside ``metric`` of ``protocol``, if a matching study exists."""
+def reference_for(
+    protocol: str, metric: str, sides: Mapping[str, SideMetrics] | None = None
+) -> Reference | None:
+    """The reference shown beside ``metric`` of ``protocol``, if a matching study exists.
+
+    Parameters
+    ----------
+    protocol : str
+        The protocol measured (``summary.protocol``).
+    metric : str
+        The metric's name, e.g. ``peak_fppa_deg``.
+    sides : dict of str to SideMetrics, optional
+        Each leg's metrics (``summary.sides``): the seated twist's reference depends on
+        the knee flexion held.
+
+    Returns
+    -------
+    Reference or None
+        None when no study measured that task.
+    """
     if protocol == "seated-twist" and metric == "total_rotation_deg":
         flex = None
         for s in ("left", "right"):
-            v = (sides or {}).get(s, {}).get("knee_flexion_deg", {}).get("value")
-            if v is not None:
+            side = (sides or {}).get(s)
+            v = side.value("knee_flexion_deg") if side is not None else math.nan
+            if math.isfinite(v):
                 flex = v
         return twist_reference(flex)
     return REFERENCES.get(protocol, {}).get(metric)

@@ -19,7 +19,7 @@ import threading
 import zipfile
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import (
@@ -41,6 +41,9 @@ from kneevision.web.db import WebDB, now
 from kneevision.web.jobs import RESULTS, Runner
 from kneevision.web.uploads import SUFFIX, UploadError, receive
 
+if TYPE_CHECKING:
+    from kneevision.summary import Summary
+
 HERE = Path(__file__).parent
 PATIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -56,8 +59,23 @@ def api_status(job: dict) -> str:
     return "failed" if job["status"] == "cancelled" else job["status"]
 
 
-def job_json(job: dict, summary: dict | None = None, full: bool = False) -> dict:
-    """A job as the API shows it (the public trial)."""
+def job_json(job: dict, summary: Summary | None = None, full: bool = False) -> dict:
+    """A job as the API shows it (the public trial).
+
+    Parameters
+    ----------
+    job : dict
+        The ``web_jobs`` row.
+    summary : Summary, optional
+        The trial's summary; with ``full`` it is shown as ``summary.json`` holds it.
+    full : bool
+        Include the summary (``None`` when there is none).
+
+    Returns
+    -------
+    dict
+        The trial as JSON.
+    """
     out = {
         "id": job["id"],
         "status": api_status(job),
@@ -77,7 +95,7 @@ def job_json(job: dict, summary: dict | None = None, full: bool = False) -> dict
         "finished": job["finished"],
     }
     if full:
-        out["summary"] = summary
+        out["summary"] = summary.to_json() if summary is not None else None
     return out
 
 
@@ -182,14 +200,20 @@ class App:
             return False
 
     def trial_view(self, job: dict) -> dict:
-        """What the trial page and the comparison need."""
+        """What the trial page and the comparison need.
+
+        The summary is read through the typed contract (:class:`Summary`); the page
+        gets it as ``summary`` and the rows, repetitions and flags taken from it.
+        """
         folder = self.trial_folder(job)
         summary = engine.read_summary(folder) if folder else None
         view: dict[str, Any] = {"job": job, "status": api_status(job), "summary": summary,
-                                "folder": folder, "files": {}}  # fmt: skip
-        if summary is None:
+                                "folder": folder, "files": {}, "exports": []}  # fmt: skip
+        if summary is None or folder is None:
             return view
         view["files"] = {n: True for n in engine.SERVED_FILES if (folder / n).is_file()}
+        view["exports"] = [(fmt, name) for fmt, name in engine.EXPORT_FILES.items()
+                           if view["files"].get(name)]  # fmt: skip
         rows = engine.key_rows(summary)
         for r in rows:
             r["label"] = engine.label(r["metric"])
@@ -197,25 +221,25 @@ class App:
             r["right_text"] = engine.fmt(r["metric"], r["right"])
         view["rows"] = rows
         view["bilateral"] = [
-            {"metric": m, "label": engine.label(m), "value": (a or {}).get("value"),
-             "text": engine.fmt(m, (a or {}).get("value"))}
-            for m, a in (summary.get("bilateral") or {}).items()
+            {"metric": m, "label": engine.label(m), "value": stat.value,
+             "text": engine.fmt(m, stat.value)}
+            for m, stat in summary.bilateral.items()
         ]  # fmt: skip
         view["flags"] = engine.flags(summary)
         flagged = {a for _, a in view["flags"]}
-        view["advice"] = [a for a in summary.get("advice", []) if a not in flagged]
-        reps = []
-        for r in summary.get("reps", []):
-            if r.get("start_s") is None:
-                continue
-            reps.append({**r, "peak": engine.fmt("peak_knee_flexion_deg",
-                                                   r.get("peak_knee_flexion_deg"))})  # fmt: skip
-        view["reps"] = reps
+        view["advice"] = [a for a in summary.advice if a not in flagged]
+        view["reps"] = [
+            {"rep": r.rep, "side": r.side, "start_s": r.start_s, "bottom_s": r.bottom_s,
+             "end_s": r.end_s, "peak": engine.fmt("peak_knee_flexion_deg",
+                                                  r.get("peak_knee_flexion_deg"))}
+            for r in summary.reps
+            if r.start_s is not None
+        ]  # fmt: skip
         angles = engine.read_angles(folder)
         t = angles.get("time_s", [])
         series = {s: angles[f"{s}_knee_flexion_deg"] for s in ("left", "right")
                   if f"{s}_knee_flexion_deg" in angles}  # fmt: skip
-        duration = (summary.get("input") or {}).get("duration_s") or (t[-1] if t else 0)
+        duration = (summary.input.duration_s if summary.input else None) or (t[-1] if t else 0)
         view["curve"] = plots.angle_curve(t, series, duration) if series else ""
         return view
 
@@ -418,7 +442,7 @@ def create_app(data: str | Path, *, lan: bool = False, max_upload_mb: float = DE
         try:
             body = await request.json()
         except ValueError:
-            raise HTTPException(400, "send JSON: {\"patient_id\": ..., \"name\": ...}") from None
+            raise HTTPException(400, 'send JSON: {"patient_id": ..., "name": ...}') from None
         if not isinstance(body, dict):
             raise HTTPException(400, "send a JSON object")
         pid = str(body.get("patient_id") or "")
@@ -593,7 +617,9 @@ def create_app(data: str | Path, *, lan: bool = False, max_upload_mb: float = DE
 
     def _save_settings(values: dict, user: str) -> dict:
         db = state.db()
-        out = db.set_analysis_settings({**db.analysis_settings(), **values})
+        merged = {**db.analysis_settings(), **values}
+        engine.check_exports(merged)  # a format this installation cannot write is refused
+        out = db.set_analysis_settings(merged)
         db.audit(user, "change settings", None, json.dumps(values)[:500])
         return out
 
@@ -646,8 +672,9 @@ def create_app(data: str | Path, *, lan: bool = False, max_upload_mb: float = DE
                 bilateral = all(pt["side"] == "both" for pt in points)
                 trends.append({"metric": metric, "svg": svg, "order": (bilateral, metric)})
         trends.sort(key=lambda t: t["order"])  # left against right first
-        done = sorted((j for j in jobs if j["status"] == "done"),
-                      key=lambda j: (j["session_date"], j["id"]))  # before, then after
+        done = sorted(
+            (j for j in jobs if j["status"] == "done"), key=lambda j: (j["session_date"], j["id"])
+        )  # before, then after
         return page(request, "patient.html", {"p": p, "sessions": sessions, "trends": trends,
                                               "done": done})  # fmt: skip
 
@@ -688,8 +715,8 @@ def create_app(data: str | Path, *, lan: bool = False, max_upload_mb: float = DE
             record = {"patient": p, "trials": []}
             for j in jobs:
                 folder = state.trial_folder(j)
-                record["trials"].append({**job_json(j), "summary": engine.read_summary(folder)
-                                         if folder else None})  # fmt: skip
+                summary = engine.read_summary(folder) if folder else None
+                record["trials"].append(job_json(j, summary, full=True))
                 base = f"trial-{j['id']}"
                 if Path(j["path"]).is_file():
                     z.write(j["path"], f"{base}/clip{Path(j['path']).suffix}")
@@ -750,7 +777,7 @@ def create_app(data: str | Path, *, lan: bool = False, max_upload_mb: float = DE
         return _file(request, job_id, name, attach=False)
 
     DOWNLOADS = {"pdf": "report.pdf", "csv": "reps.csv", "angles": "angles.csv",
-                 "json": "summary.json"}  # fmt: skip
+                 "json": "summary.json", **engine.EXPORT_FILES}  # fmt: skip
 
     @app.get("/trials/{job_id}/download/{kind}")
     def trial_download(request: Request, job_id: int, kind: str):
@@ -812,11 +839,14 @@ def create_app(data: str | Path, *, lan: bool = False, max_upload_mb: float = DE
     async def save_settings_form(request: Request):
         f = await form_of(request)
         check_csrf(request, f.get("csrf"))
+        form = await request.form()  # read once: the same form, its repeated names kept
         values: dict[str, Any] = {}
         for field in engine.settings_fields():
             name = field["name"]
             if field["kind"] == "bool":
                 values[name] = f.get(name) == "on"
+            elif field["kind"] == "multi":  # one checkbox per choice, all named ``name``
+                values[name] = [v for v in form.getlist(name) if isinstance(v, str)]
             elif name in f:
                 values[name] = f[name].strip()
                 if field["kind"] == "number":

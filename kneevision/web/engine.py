@@ -9,15 +9,25 @@ store, read a trial's summary, list patients and trials, and the settings' field
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kneevision.errors import KneeVisionError
 
+if TYPE_CHECKING:
+    from kneevision.summary import Summary
+
 DB_NAME = "kneevision.db"
+#: Export format → the file it writes (``kneevision.export.EXPORT_FORMATS``, not
+#: imported here so that the pages load without NumPy; a test keeps them equal).
+EXPORT_FILES = {
+    "trc": "landmarks.trc",
+    "mot": "angles.mot",
+    "c3d": "landmarks.c3d",
+    "nc": "landmarks.nc",
+}
 #: Files of an analysis folder the app serves (by name; never a path from the URL).
 SERVED_FILES = {
     "overlay.mp4": "video/mp4",
@@ -26,10 +36,14 @@ SERVED_FILES = {
     "summary.json": "application/json",
     "angles.csv": "text/csv",
     "reps.csv": "text/csv",
+    "landmarks.trc": "text/plain",
+    "angles.mot": "text/plain",
+    "landmarks.c3d": "application/octet-stream",
+    "landmarks.nc": "application/x-netcdf",
 }
 #: Settings the settings page offers (the rest keep their defaults).
 PAGE_SETTINGS = ("model", "blur_faces", "fast", "protocol", "max_people", "cutoff_hz",
-                 "valgus_warn_deg", "overlay_max_side")  # fmt: skip
+                 "valgus_warn_deg", "overlay_max_side", "export")  # fmt: skip
 #: Web defaults that differ from the command line's: faces blurred in what is kept.
 WEB_DEFAULTS: dict[str, Any] = {"blur_faces": True, "reserve_core": False}
 
@@ -38,7 +52,16 @@ WEB_DEFAULTS: dict[str, Any] = {"blur_faces": True, "reserve_core": False}
 
 
 def settings_fields() -> list[dict]:
-    """The page's settings: name, help, type, choices, default (web defaults applied)."""
+    """The page's settings, from the :class:`~kneevision.settings.Settings` fields.
+
+    Returns
+    -------
+    list of dict
+        ``{name, help, kind, choices, default, unit}`` per setting of
+        :data:`PAGE_SETTINGS`, web defaults applied. ``kind`` is ``bool``, ``choice``
+        (one of ``choices``), ``multi`` (any of ``choices``, e.g. ``export``),
+        ``number`` or ``text``.
+    """
     from kneevision.settings import Settings
 
     out = []
@@ -49,8 +72,14 @@ def settings_fields() -> list[dict]:
         choices = f.metadata.get("choices")
         if f.name == "model":
             choices = ("lite", "full", "heavy")
-        kind = "bool" if isinstance(default, bool) else "choice" if choices else (
-            "number" if isinstance(default, (int, float)) else "text")
+        if isinstance(default, bool):
+            kind = "bool"
+        elif isinstance(default, (tuple, list)):  # a set of names: any of the choices
+            kind, default = ("multi" if choices else "text"), list(default)
+        elif choices:
+            kind = "choice"
+        else:
+            kind = "number" if isinstance(default, (int, float)) else "text"
         out.append({"name": f.name, "help": f.metadata.get("help", ""), "kind": kind,
                     "choices": choices, "default": default,
                     "unit": f.metadata.get("unit") or ""})  # fmt: skip
@@ -62,6 +91,23 @@ def check_settings(values: dict) -> dict:
     from kneevision.settings import Settings
 
     return Settings.from_dict({**WEB_DEFAULTS, **values}).to_dict()
+
+
+def check_exports(values: dict) -> None:
+    """Refuse ``export`` formats this installation cannot write (before saving them).
+
+    Raises
+    ------
+    KneeVisionError
+        A bad setting, or a format whose package is missing (``nc`` needs xarray).
+    """
+    from kneevision.settings import Settings
+
+    settings = Settings.from_dict({**WEB_DEFAULTS, **values})
+    if settings.export:  # the analysis checks the same before any inference
+        from kneevision.api import check_exports as check
+
+        check(settings)
 
 
 def protocol_choices() -> tuple[str, ...]:
@@ -109,7 +155,8 @@ def analyse(job: dict, settings: dict, out_root: str | Path,
     except KneeVisionError as exc:
         return {"status": "failed", "error": one_line(str(exc))}
     except Exception as exc:  # a bug must not stop the queue; its reason is kept
-        return {"status": "failed", "error": one_line(f"unexpected error: {type(exc).__name__}: {exc}")}  # noqa: E501
+        why = f"unexpected error: {type(exc).__name__}: {exc}"
+        return {"status": "failed", "error": one_line(why)}
 
 
 def one_line(text: str) -> str:
@@ -236,11 +283,20 @@ def history(store, patient_id: str) -> dict[str, list[dict]]:
 # --- an analysis folder ----------------------------------------------------------------
 
 
-def read_summary(out_dir: str | Path) -> dict | None:
-    """A trial's ``summary.json`` (None when the folder or file is gone)."""
+def read_summary(out_dir: str | Path) -> Summary | None:
+    """A trial's ``summary.json`` through the typed contract.
+
+    Returns
+    -------
+    Summary or None
+        None when the folder or file is gone or cannot be read (broken JSON, a newer
+        schema).
+    """
+    from kneevision.summary import Summary
+
     try:
-        return json.loads((Path(out_dir) / "summary.json").read_text())
-    except (OSError, ValueError):
+        return Summary.from_json(Path(out_dir) / "summary.json")
+    except (OSError, ValueError, TypeError, KneeVisionError):
         return None
 
 
@@ -267,14 +323,14 @@ def read_angles(out_dir: str | Path) -> dict[str, list[float]]:
     return cols
 
 
-def key_rows(summary: dict) -> list[dict]:
+def key_rows(summary: Summary) -> list[dict]:
     """The report's key-numbers rows: metric, left, right, reference, verdict."""
     from kneevision.report.document import key_rows as rows
 
     return rows(summary)
 
 
-def flags(summary: dict) -> list[tuple[str, str]]:
+def flags(summary: Summary) -> list[tuple[str, str]]:
     """Quality flags as (what happened, what to do)."""
     from kneevision.report.document import plain_flags
 

@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 
+from kneevision.summary import Summary
 from kneevision.web import engine
 from kneevision.web.db import WebDB, now
 
@@ -193,7 +194,8 @@ class Runner:
             outcome = {"status": "failed", "error": why}
         if outcome.get("out_dir"):
             engine.make_private(outcome["out_dir"])
-        model = (outcome.get("summary") or {}).get("model", {}).get("sha256")
+        written = Summary.from_json(outcome["summary"]) if outcome.get("summary") else None
+        model = written.model.sha256 if written is not None and written.model else None
         try:
             model = model or engine.model_sha256(settings.get("model", "full"))
         except Exception:

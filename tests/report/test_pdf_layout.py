@@ -31,6 +31,7 @@ from kneevision.report.document import (
     plain_flags,
 )
 from kneevision.report.pdf import html_to_pdf, write_pdf
+from kneevision.summary import Summary
 
 pytestmark = pytest.mark.skipif(
     shutil.which("pdftotext") is None, reason="poppler-utils is installed by `make test`"
@@ -201,19 +202,19 @@ def table_problems(pages: list[Page], rows: list[dict], margin: float) -> list[s
     return out
 
 
-def text_problems(pages: list[Page], summary: dict) -> list[str]:
+def text_problems(pages: list[Page], summary: Summary) -> list[str]:
     """The key numbers, the filming problems and 'How to read these numbers' are printed."""
     text = squeeze("".join(w.text for p in pages for w in reading_order(p.words)))
     wanted = ["Key numbers"]
     for message, advice in plain_flags(summary):
         wanted += [message, advice]
-    if summary.get("notes") or summary.get("measured_error"):
-        wanted += ["How to read these numbers", *summary.get("notes", [])]
+    if summary.notes or summary.measured_error:
+        wanted += ["How to read these numbers", *summary.notes]
         wanted += measured_error_lines(summary)
     return [f"missing from the PDF: {t[:70]!r}" for t in wanted if t and squeeze(t) not in text]
 
 
-def layout_problems(pdf: Path, summary: dict) -> list[str]:
+def layout_problems(pdf: Path, summary: Summary) -> list[str]:
     """Everything wrong with a report PDF's layout; empty when it is fine."""
     pages = read_pages(pdf)
     margin = page_margin_pt()
@@ -227,10 +228,8 @@ def layout_problems(pdf: Path, summary: dict) -> list[str]:
     )
 
 
-def _summary(folder: Path) -> dict:
-    import json
-
-    return json.loads((folder / "summary.json").read_text())
+def _summary(folder: Path) -> Summary:
+    return Summary.from_json(folder / "summary.json")
 
 
 # --- the reports ---------------------------------------------------------------------------
@@ -239,7 +238,7 @@ def _summary(folder: Path) -> dict:
 @pytest.mark.slow  # the shared clips are analysed once (pose inference)
 def test_bundled_sample_pdf_keeps_everything_on_the_page(all_clips_analyzed):
     shared = all_clips_analyzed / "front_goblet_squat_home_A_kneevision"
-    src = Path(_summary(shared)["input"]["path"])
+    src = Path(_summary(shared).input.path)
     digest = [hashlib.sha256(p.read_bytes()).hexdigest() for p in (src, BUNDLED)]
     assert digest[0] == digest[1], "the shared goblet squat is the bundled sample"
     summary = _summary(shared)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -14,9 +13,12 @@ import pytest
 from matplotlib.image import imread
 
 from kneevision import synthetic as S
-from kneevision.pipeline import Settings, evaluate, write_result_files
+from kneevision.analysis import evaluate, write_result_files
 from kneevision.report import plots
-from kneevision.report.document import build_figures, fmt, load, write_report
+from kneevision.report.document import build_figures, fmt, load, measured_error_lines, write_report
+from kneevision.report.references import reference_for
+from kneevision.settings import Settings
+from kneevision.summary import Asymmetry, RepRow, SideMetrics, Stat, Summary
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CLIPS = (
@@ -97,20 +99,20 @@ def test_html_self_contained_and_numbers_match_summary(all_clips_analyzed):
     for clip in CLIPS:
         f = folder(all_clips_analyzed, clip)
         html = (f / "report.html").read_text()
-        summary = json.loads((f / "summary.json").read_text())
+        summary = Summary.from_json(f / "summary.json")
         p = _Collect()
         p.feed(html)
         # no external requests: every image is embedded, the only link is the local overlay
         assert all(r.startswith("data:image/png;base64,") or r == "overlay.mp4" for r in p.refs)
         assert not re.search(r"https?://|@import|url\(", html)
         for (metric, side), text in p.cells.items():
-            value = summary["sides"][side][metric]["value"]
+            value = summary.side(side).value(metric)
             assert text == fmt(metric, value), (clip, metric, side)
         measured = {
             (m, s)
             for s in ("left", "right")
-            for m, v in summary["sides"][s].items()
-            if isinstance(v, dict) and v.get("value") is not None
+            for m, stat in summary.side(s).metrics.items()
+            if stat.value is not None
         }
         assert measured <= set(p.cells), clip  # every measured number is in the table
 
@@ -197,3 +199,54 @@ def test_history_plot():
     assert ax.get_title() and "(°)" in ax.get_ylabel() and "(date)" in ax.get_xlabel()
     assert [len(line.get_xdata()) for line in ax.lines] == [3, 3]
     assert np.allclose(ax.lines[0].get_ydata(), [14.0, 11.0, 9.0])
+
+
+def _summary(**parts) -> Summary:
+    return Summary(schema_version=1, kneevision_version="test", protocol="squat", view="front",
+                   **parts)  # fmt: skip
+
+
+def test_plots_take_the_typed_parts():
+    reps = [
+        RepRow(side="left", rep=1, start_s=0.0, bottom_s=0.5, end_s=1.0,
+               extra={"peak_fppa_deg": 12.0, "valgus_warning": True}),
+        RepRow(side="right", rep=1, start_s=0.0, bottom_s=0.6, end_s=1.0,
+               extra={"peak_fppa_deg": 5.0}),
+        RepRow(side="left", rep=2, start_s=1.0, bottom_s=None, end_s=None, partial="end"),
+    ]  # fmt: skip
+    bars = plots.rep_bars(reps, "peak_fppa_deg")
+    heights = sorted(b.get_height() for b in bars.axes[0].patches)
+    assert heights == [5.0, 12.0]
+    t = np.linspace(0, 2, 50)
+    series = {"left": np.sin(t), "right": np.cos(t)}
+    fig = plots.time_series(t, series, "knee_flexion_deg", reps)
+    bottoms = [ln for ln in fig.axes[0].lines if ln.get_marker() == "v"]
+    assert [len(ln.get_xdata()) for ln in bottoms] == [1, 1]  # the partial rep has no bottom
+    asym = {
+        "peak_fppa_deg": Asymmetry(left=12.0, right=5.0, difference=7.0, mdc=8.9,
+                                   exceeds_mdc=False, verdict="within error"),
+        "hold_s": Asymmetry(left=None, right=3.0),  # one leg only: left out
+    }  # fmt: skip
+    fig = plots.asymmetry_chart(asym)
+    assert len(fig.axes) == 1 and "+7.0°" in fig.axes[0].get_title(loc="left")
+    sides = {
+        "left": SideMetrics({"internal_rotation_deg": Stat(value=12.0),
+                             "external_rotation_deg": Stat(value=30.0),
+                             "knee_flexion_deg": Stat(value=70.0)}, {"tested": True}),
+        "right": SideMetrics({}, {"tested": False}),
+    }  # fmt: skip
+    ref = reference_for("seated-twist", "total_rotation_deg", sides)
+    assert ref is not None and "70° knee flexion" in ref.text
+    fig = plots.twist_ranges(sides, ref)
+    texts = [x.get_text() for x in fig.axes[0].texts]
+    assert "right: not tested" in texts and " IR 12°" in texts
+
+
+def test_measured_error_lines_read_the_typed_part():
+    me = {"source": "renders v1", "metrics": {"peak_fppa_deg": {
+        "median_abs": 1.5, "p95_abs": 3.0, "bias": 0.2, "n": 12, "clips": 6}}}  # fmt: skip
+    s = Summary.from_json({**_summary().to_json(), "measured_error": me})
+    assert s.measured_error.metrics["peak_fppa_deg"].p95_abs == 3.0
+    (line,) = measured_error_lines(s)
+    assert "within 1.5° (median) and 3.0°" in line and "renders v1" in line
+    assert measured_error_lines(_summary()) == []
