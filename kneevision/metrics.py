@@ -97,6 +97,7 @@ _DEFS: tuple[tuple[str, str, str, tuple[float, str] | None, HigherIs], ...] = (
     # depth and sway
     ("peak_knee_flexion_deg", "peak knee flexion", DEG, None, None),
     ("knee_flexion_at_peak_deg", "knee flexion at peak", DEG, None, None),
+    ("standing_knee_flexion_deg", "knee flexion standing", DEG, None, None),
     ("depth_pct_leg", "depth % leg", PCT, None, None),
     ("knee_sway_pct_leg", "knee sway % leg", PCT, None, "worse"),
     ("pelvis_sway_pct_leg", "pelvis sway % leg", PCT, None, "worse"),

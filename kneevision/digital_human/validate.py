@@ -261,8 +261,31 @@ def _true_hold_s(motion: Motion, side: str) -> float:
     return max(((b - 1 - a) / motion.fps for a, b in runs), default=np.nan)
 
 
-def compare(summary: dict, truth: dict) -> tuple[list[dict], dict]:
-    """Metric rows (truth, measured, error) and the clip's checks for one analysed clip."""
+#: Truth knee flexion below this is standing (the frames ``standing_knee_flexion_deg`` reads).
+STANDING_TRUE_DEG = 2.0
+
+
+def measured_angles(folder: Path) -> dict[str, np.ndarray] | None:
+    """The per-frame series of an analysis folder's ``angles.csv`` (None when absent)."""
+    path = folder / "angles.csv"
+    if not path.is_file():
+        return None
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        return None
+    return {k: np.array([float(r[k]) if r[k] not in ("", None) else np.nan for r in rows])
+            for k in rows[0]}  # fmt: skip
+
+
+def compare(
+    summary: dict, truth: dict, angles: dict[str, np.ndarray] | None = None
+) -> tuple[list[dict], dict]:
+    """Metric rows (truth, measured, error) and the clip's checks for one analysed clip.
+
+    ``angles``: the analysis' per-frame series (:func:`measured_angles`), for the
+    readings of standing frames.
+    """
     series = {k: np.array([np.nan if x is None else x for x in v], float)
               for k, v in truth["series"].items()}  # fmt: skip
     t = np.arange(truth["frames"]) / truth["fps"]
@@ -318,6 +341,15 @@ def compare(summary: dict, truth: dict) -> tuple[list[dict], dict]:
                 "knee_flexion_deg", side, "", flex, (got.get("knee_flexion_deg") or {}).get("value")
             )
     else:
+        if angles is not None and "time_s" in angles:
+            for side in SIDES:
+                true_flex = series[f"{side}_knee_flexion_deg"]
+                got = np.interp(t, angles["time_s"], angles[f"{side}_knee_flexion_deg"],
+                                left=np.nan, right=np.nan)  # fmt: skip
+                standing = (true_flex < STANDING_TRUE_DEG) & np.isfinite(got)
+                if standing.sum() >= 10:  # a leg standing for a third of a second or more
+                    true, read = np.median(true_flex[standing]), np.median(got[standing])
+                    add("standing_knee_flexion_deg", side, "", float(true), float(read))
         true_reps = segment_reps(t, series["hip_depth_pct_leg"], min_excursion=10.0,
                                  min_duration_s=1.0)  # fmt: skip
         for rep in truth["reps"]:
@@ -478,7 +510,8 @@ def run_validation(
     for case, clip in zip(cases, clips, strict=True):
         truth = json.loads(clip.with_suffix(".truth.json").read_text())
         summary = _analyze(clip, analyses, model, truth["protocol"], fast, reuse)
-        metric_rows, checks = compare(summary, truth)
+        angles = measured_angles(analyses / f"{clip.stem}_kneevision")
+        metric_rows, checks = compare(summary, truth, angles)
         base = {"clip": case.name, "scene": case.scene, "body": case.options.body,
                 "setup": case.setup, "advised": case.advised}  # fmt: skip
         rows += [{**base, **r} for r in metric_rows]

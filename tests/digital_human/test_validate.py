@@ -58,6 +58,7 @@ def test_quick_validation_errors_within_what_the_readme_states(quick):
     assert errs["cycles"] == [0.0, 0.0]  # one twist cycle a leg, counted as one
     assert max(errs["bottom_s"]) <= 0.3, errs["bottom_s"]
     assert {"neutral_deg", "thigh_swing_deg", "shank_swing_deg"} <= errs.keys()
+    assert "standing_knee_flexion_deg" in errs  # the squat's standing frames are scored
 
 
 @pytest.mark.parametrize(
