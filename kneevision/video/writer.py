@@ -116,7 +116,9 @@ class VideoWriter:
         self._gen = imageio_ffmpeg.write_frames(
             str(self.path),
             out_size,
-            pix_fmt_in="bgr24",
+            # Converted here by OpenCV (0.3 ms a frame): ffmpeg's own bgr24 → yuv420p
+            # conversion took 1.3 ms, on the cores inference needs.
+            pix_fmt_in="yuv420p",
             pix_fmt_out="yuv420p",
             fps=float(fps) if fps and fps > 0 else 30.0,
             codec="libx264",
@@ -140,7 +142,7 @@ class VideoWriter:
             frame = cv2.copyMakeBorder(
                 frame, 0, self._pad[1], 0, self._pad[0], cv2.BORDER_REPLICATE
             )
-        self._gen.send(np.ascontiguousarray(frame))
+        self._gen.send(cv2.cvtColor(frame, cv2.COLOR_BGR2YUV_I420))
 
     def write(self, item: Any) -> None:
         """Queue one BGR frame of the declared size (or an item for ``render``)."""

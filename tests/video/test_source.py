@@ -173,3 +173,21 @@ def test_writer_h264_odd_size(tmp_path):
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 10
     fourcc = int(cap.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode()
     assert fourcc.lower() in ("avc1", "h264")
+
+
+def test_writer_keeps_colours(tmp_path):
+    # The writer hands ffmpeg yuv420p converted by OpenCV: blue, green, red and grey
+    # blocks must come back as themselves (a U/V swap would turn red into blue).
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (128, 128, 128)]
+    frame = np.zeros((64, 257, 3), np.uint8)
+    for k, c in enumerate(colours):
+        frame[:, 64 * k : 64 * (k + 1)] = c
+    out = tmp_path / "c.mp4"
+    with VideoWriter(out, 25, (257, 64)) as w:
+        for _ in range(3):
+            w.write(frame)
+    ok, back = cv2.VideoCapture(str(out)).read()
+    assert ok
+    for k, c in enumerate(colours):
+        got = back[16:48, 64 * k + 16 : 64 * k + 48].reshape(-1, 3).mean(axis=0)
+        assert np.abs(got - c).max() < 20, (c, got)
