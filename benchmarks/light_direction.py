@@ -53,8 +53,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workers", type=int, default=1)
     args = ap.parse_args(argv)
     renders = args.out / "renders"
-    print("| pose | leg | error, light from the left (median) | error, light from the right "
-          "(median) | shift |")
+    print(
+        "| pose | leg | error, light from the left (median) | error, light from the right "
+        "(median) | shift |"
+    )
     print("|---|---|---|---|---|")
     for name, fast in (("flip-averaged (default)", False), ("single pass (--fast)", True)):
         folder = args.out / ("fast" if fast else "default")

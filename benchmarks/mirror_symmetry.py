@@ -16,8 +16,8 @@ min/max/median) per side, and the frames/s of each run (full model, no overlay).
 
 from __future__ import annotations
 
+import argparse
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,8 +26,9 @@ import imageio_ffmpeg
 import numpy as np
 from common import print_figures
 
-from kneevision.pipeline import Settings, analyze
+from kneevision.api import analyze_clip
 from kneevision.pose.model import resolve_model
+from kneevision.settings import Settings
 
 METRICS = ("peak_knee_flexion_deg", "peak_fppa_deg")
 
@@ -54,7 +55,11 @@ def per_side_summary(summary: dict) -> dict[tuple, float]:
 
 
 def main() -> None:
-    clip = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("samples/front_goblet_squat_home_A.mp4")
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument(
+        "clip", type=Path, nargs="?", default=Path("samples/front_goblet_squat_home_A.mp4")
+    )
+    clip = ap.parse_args().clip
     model = resolve_model("full")
     result = {}
     with tempfile.TemporaryDirectory() as d:
@@ -72,10 +77,9 @@ def main() -> None:
                     overlay=False, report=False, fast=fast, mirrored=name == "mirrored"
                 )
                 t0 = time.perf_counter()
-                runs[mode, name] = a = analyze(source, model, settings, out_root=tmp / mode / name)
-                result[f"{mode}_{name}_fps"] = round(
-                    len(a.sequence) / (time.perf_counter() - t0), 1
-                )
+                a = analyze_clip(source, model, settings, out_root=tmp / mode / name)
+                runs[mode, name] = a
+                result[f"{mode}_{name}_fps"] = round(len(a.pose) / (time.perf_counter() - t0), 1)
         for mode in ("plain", "symmetric"):
             for metric in METRICS:
                 a, b = (
@@ -87,8 +91,8 @@ def main() -> None:
                 result[f"{mode}_{metric}_diff_max"] = round(float(np.nanmax(diff)), 2)
                 for s in a:
                     result[f"{mode}_{metric}_{s}_mean"] = round(float(np.nanmean(a[s])), 1)
-            sa = per_side_summary(runs[mode, "original"].summary)
-            sb = per_side_summary(runs[mode, "mirrored"].summary)
+            sa = per_side_summary(runs[mode, "original"].summary.to_json())
+            sb = per_side_summary(runs[mode, "mirrored"].summary.to_json())
             for side in ("left", "right"):
                 d = [abs(sa[k] - sb[k]) for k in sa if k[0] == side and None not in (sa[k], sb[k])]
                 result[f"{mode}_summary_{side}_max_diff_deg"] = round(max(d), 2)

@@ -241,9 +241,11 @@ def main(argv: list[str] | None = None) -> int:
           + ", ".join(f"{s} {np.nanmin(ref_flex[s]):.0f}–{np.nanmax(ref_flex[s]):.0f}°"
                       for s in SIDES))  # fmt: skip
     print()
-    print("| camera | view | legs swapped (frames) | knee flexion, leg: slope / bias / "
-          "median abs error | FPPA against the reference projected into the camera, leg: "
-          "bias / median abs error |")
+    print(
+        "| camera | view | legs swapped (frames) | knee flexion, leg: slope / bias / "
+        "median abs error | FPPA against the reference projected into the camera, leg: "
+        "bias / median abs error |"
+    )
     print("|---|---|---|---|---|")
     for k, (c, a) in enumerate(zip(cams, angles, strict=True)):
         flex_cells, fppa_cells = [], []

@@ -28,7 +28,7 @@ sys.path.insert(0, str(REPO))
 
 from common import print_figures  # noqa: E402
 
-from kneevision.pipeline import Settings  # noqa: E402
+from kneevision.settings import Settings  # noqa: E402
 from tests.video.phone_files import (  # noqa: E402
     ffmpeg,
     pose_at_capped_rate,

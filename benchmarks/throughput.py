@@ -83,7 +83,8 @@ def inference_only(
 
 def overlay_drawing_ms(frames: list, poses: list, info) -> float:
     """Milliseconds to draw one overlay frame (shrink, smooth, draw), encoding excluded."""
-    from kneevision.pipeline import Settings, overlay_renderer
+    from kneevision.pipeline import overlay_renderer
+    from kneevision.settings import Settings
 
     render, _ = overlay_renderer(info, Settings())
     t0 = time.perf_counter()
@@ -104,8 +105,9 @@ def end_to_end(
     """One whole `analyze` call: frames/s (wall clock, including writing outputs), frames/s
     of its decode–inference–overlay loop alone, the frame count, and the cores it kept busy
     (CPU time of the process and ffmpeg / wall time)."""
-    from kneevision.pipeline import Settings, analyze
+    from kneevision.api import analyze_clip
     from kneevision.pose import resolve_model
+    from kneevision.settings import Settings
 
     model = resolve_model(model_name)
     settings = Settings(
@@ -119,13 +121,13 @@ def end_to_end(
     )
     with tempfile.TemporaryDirectory() as out:
         c0, t0 = os.times(), time.perf_counter()
-        result = analyze(clip, model, settings, out_root=out)
+        result = analyze_clip(clip, model, settings, out_root=out)
         elapsed, c1 = time.perf_counter() - t0, os.times()
     cpu = sum(c1[:4]) - sum(c0[:4])  # user, system, children's user, children's system
-    n = len(result.sequence)
+    n = len(result.pose)
     return {
         "fps": n / elapsed,
-        "loop_fps": result.summary["timing"]["fps"],
+        "loop_fps": result.summary.timing.fps,
         "frames": n,
         "cores": cpu / elapsed,
     }

@@ -43,8 +43,8 @@ def _settings(args: argparse.Namespace):
 
 def _progress_bars(quiet: bool):
     """``(make, close)``: ``make(total, label)`` opens a bar and returns its update
-    function (what :func:`kneevision.pipeline.analyze` calls); ``close()`` ends
-    the open bars. Bars hide themselves when stderr is not a terminal."""
+    function (the ``progress_factory`` :func:`kneevision.api.analyze_clip` calls);
+    ``close()`` ends the open bars. Bars hide themselves when stderr is not a terminal."""
     from tqdm import tqdm
 
     open_bars: list = []

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -29,7 +29,6 @@ from kneevision.pose.resample import to_timeline
 from kneevision.pose.sequence import MIRROR_PERMUTATION, PoseSequence
 from kneevision.protocols.base import VALGUS_WARN_DEG
 from kneevision.report.overlay import blur_face, draw_overlay
-from kneevision.settings import Settings
 from kneevision.video.source import (
     VideoInfo,
     inference_stride,
@@ -39,8 +38,10 @@ from kneevision.video.source import (
 )
 from kneevision.video.writer import Background, VideoWriter
 
+if TYPE_CHECKING:
+    from kneevision.settings import Settings
+
 __all__ = [
-    "Settings",
     "facing_camera",
     "live_labels",
     "marker_observer",
@@ -51,40 +52,6 @@ __all__ = [
 ]
 
 ProgressFn = Callable[[int], None]
-
-
-def __getattr__(name: str) -> object:
-    """Names that moved out of this module, for old callers (deprecated).
-
-    ``evaluate`` and ``write_result_files`` are in :mod:`kneevision.analysis`,
-    ``analyze`` is :func:`kneevision.api.analyze_clip`. Resolved on first use only,
-    so importing this module never imports the layers above it.
-    """
-    moved = {"evaluate": "kneevision.analysis", "write_result_files": "kneevision.analysis",
-             "analyze": "kneevision.api"}  # fmt: skip
-    if name not in moved:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-    import warnings
-
-    warnings.warn(f"kneevision.pipeline.{name} moved to {moved[name]}", DeprecationWarning,
-                  stacklevel=2)  # fmt: skip
-    module = importlib.import_module(moved[name])
-    return _legacy_analyze(module) if name == "analyze" else getattr(module, name)
-
-
-def _legacy_analyze(api: ModuleType) -> Callable[..., SimpleNamespace]:
-    """The old ``analyze``: its result had ``summary`` as a dict and ``angles`` as arrays."""
-
-    def analyze(
-        video: str | Path, model: ModelFile, settings: Settings | None = None, **kwargs: object
-    ) -> SimpleNamespace:
-        a = api.analyze_clip(video, model, settings, **kwargs)
-        angles = {k: a.angles[k] for k in a.angles.columns if k not in ("frame", "time_s")}
-        return SimpleNamespace(out_dir=a.folder, sequence=a.pose, result=a.result,
-                               summary=a.summary.to_json(), angles=angles)  # fmt: skip
-
-    return analyze
 
 
 def facing_camera(points_img: np.ndarray) -> bool:

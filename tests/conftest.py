@@ -1,4 +1,10 @@
-"""Shared fixtures: the sample clips and a once-per-session analysis (helpers: tests.helpers)."""
+"""Shared fixtures: the sample clips and a once-per-session analysis (helpers: tests.helpers).
+
+``pytest -m "not slow"`` is the fast subset. Besides the tests marked in their files, the
+hook below marks slow what is slow by what it runs: every test on the session's analysis
+of the shared clips (``all_clips_analyzed``, pose inference on every clip) and the
+notebooks, which nbmake executes (they cannot carry a marker).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +17,17 @@ from tests.helpers import SHARED_SAMPLES, check_summary
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+#: Fixtures that run pose inference once for the session: a test using one is slow.
+SLOW_FIXTURES = frozenset({"all_clips_analyzed"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        uses = SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        if item.path.suffix == ".ipynb" or uses:
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def shared_samples() -> Path:
@@ -22,7 +39,8 @@ def shared_samples() -> Path:
 
 @pytest.fixture(scope="session")
 def all_clips_analyzed(tmp_path_factory, shared_samples) -> Path:
-    """`kneevision analyze` run once over every shared clip, as a user would."""
+    """`kneevision analyze` run once over every shared clip, as a user would (a test
+    using it is marked slow)."""
     from kneevision.cli import main
 
     out = tmp_path_factory.mktemp("all_clips")

@@ -64,11 +64,13 @@ def test_bad_inputs_one_line_error_no_output(tmp_path, no_person_clip):
         assert not out.exists() or not any(out.iterdir()), f"{label}: left {list(out.iterdir())}"
 
 
+@pytest.mark.slow  # a process (about 3 s)
 def test_debug_shows_traceback(tmp_path):
     r = run("--debug", "analyze", str(tmp_path / "missing.mp4"))
     assert r.returncode != 0 and "Traceback" in r.stderr
 
 
+@pytest.mark.slow  # two processes, the model's checksum
 def test_unwritable_output_and_corrupt_model(tmp_path):
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
@@ -108,6 +110,7 @@ def test_a_bad_clip_does_not_stop_the_others(tmp_path, shared_samples):
     assert OUTPUTS <= {p.name for p in done.iterdir()}
 
 
+@pytest.mark.slow  # two processes (about 3 s each)
 def test_version_and_help():
     from kneevision import __version__
 

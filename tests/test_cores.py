@@ -112,6 +112,7 @@ def test_helpers_run_on_their_cpus(tmp_path: Path):
     assert (tmp_path / "o.mp4").stat().st_size > 0
 
 
+@pytest.mark.slow  # pose inference and an overlay on a synthetic clip
 @needs_two
 @pytest.mark.parametrize("reserve", [True, False])
 @pytest.mark.parametrize("fast", [True, False])
@@ -120,9 +121,10 @@ def test_run_pose_puts_helpers_on_their_own_cpus(tmp_path: Path, monkeypatch, re
     average): the direct and the mirrored landmarker each on its own CPUs."""
     import kneevision.video.source as source
     import kneevision.video.writer as writer
-    from kneevision.pipeline import Settings, run_pose
+    from kneevision.pipeline import run_pose
     from kneevision.pose import PoseEstimator, resolve_model
     from kneevision.pose.landmarker import MirrorStream
+    from kneevision.settings import Settings
     from tests.helpers import synthetic_clip
 
     pinned = []

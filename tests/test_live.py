@@ -135,6 +135,7 @@ def test_headless_session_writes_the_same_outputs(tmp_path, validate_summary):
     assert "latency p50" in out
 
 
+@pytest.mark.slow  # two `kneevision live` processes (about 12 s)
 def test_no_display_and_no_camera_give_one_line_errors(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "DISPLAY"}
     p = subprocess.run(

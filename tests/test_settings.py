@@ -95,13 +95,21 @@ def test_a_bad_file_value_names_the_file(tmp_path, capsys):
     assert not any(tmp_path.glob("*_kneevision"))
 
 
+# A process each (about 3 s on a busy 2-core machine): `analyze` in the fast subset,
+# the other entry points with the slow tests.
 @pytest.mark.parametrize(
     "argv",
     [
         ["analyze", str(BUNDLED), "--cutoff-hz", "0"],
-        ["batch", str(BUNDLED.parent), "--db", "x.sqlite", "--max-people", "0"],
-        ["live", "--source", str(BUNDLED), "--headless", "--valgus-warn-deg", "90"],
-        ["analyze", str(BUNDLED), "--export", "obj"],
+        pytest.param(
+            ["batch", str(BUNDLED.parent), "--db", "x.sqlite", "--max-people", "0"],
+            marks=pytest.mark.slow,
+        ),
+        pytest.param(
+            ["live", "--source", str(BUNDLED), "--headless", "--valgus-warn-deg", "90"],
+            marks=pytest.mark.slow,
+        ),
+        pytest.param(["analyze", str(BUNDLED), "--export", "obj"], marks=pytest.mark.slow),
     ],
 )
 def test_every_entry_point_refuses_before_inference(argv, tmp_path):

@@ -178,9 +178,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--portrait", action="store_true", help="film in portrait")
     p.add_argument("--light", metavar="K=V,...",
                    help="key light: azimuth, elevation, strength, ambient, shadow")  # fmt: skip
-    p.add_argument("--look", metavar="K=V,...",
-                   help="clothes and room: top, shorts, shoes, wall as #RRGGBB (shoes=none: "
-                   "barefoot), shorts_length, floor (wood, tiles, carpet), wall_gap, noise")
+    p.add_argument(
+        "--look",
+        metavar="K=V,...",
+        help="clothes and room: top, shorts, shoes, wall as #RRGGBB (shoes=none: "
+        "barefoot), shorts_length, floor (wood, tiles, carpet), wall_gap, noise",
+    )
     p.add_argument("--param", metavar="K=V,...",
                    help="scene parameters, e.g. depth=80,n_reps=3 (see its docs)")  # fmt: skip
     p.add_argument("--markers-mm", type=float, metavar="MM", dest="markers_mm",

@@ -371,8 +371,13 @@ def compare(
             if match is not None:
                 add("bottom_s", side, rep["rep"], float(t[ipk]), match["bottom_s"])
             if match is not None and "knee_over_foot_medial_pct" in match:
-                add("knee_over_foot_medial_pct", side, rep["rep"],
-                    knee_over_foot_pct(image[ipk], side), match["knee_over_foot_medial_pct"])
+                add(
+                    "knee_over_foot_medial_pct",
+                    side,
+                    rep["rep"],
+                    knee_over_foot_pct(image[ipk], side),
+                    match["knee_over_foot_medial_pct"],
+                )
             for metric, (name, how) in REP_TRUTH.items():
                 key = name if name in SHARED else f"{side}_{name}"
                 if match is None or metric not in match:

@@ -301,8 +301,9 @@ def test_foot_turn_front_recovers_the_twist_from_any_camera_height(height, pitch
         ratio = np.linalg.norm(w["toe"] - w["heel"], axis=-1) / np.linalg.norm(
             w["ankle"] - w["knee"], axis=-1
         )
-        lengths = [np.linalg.norm(w[b] - w[a], axis=-1) for a, b in (("hip", "knee"),
-                                                                       ("knee", "ankle"))]
+        lengths = [
+            np.linalg.norm(w[b] - w[a], axis=-1) for a, b in (("hip", "knee"), ("knee", "ankle"))
+        ]
         elev = np.nanmedian(seated_view_elevation(j["hip"], j["knee"], j["ankle"], *lengths))
         sight = np.degrees(np.arctan2(height - w["knee"][0, 1], np.hypot(*(
             pos[[0, 2]] - w["knee"][0, [0, 2]]))))  # fmt: skip

@@ -102,6 +102,7 @@ def test_thigh_smoothing_removes_jitter_and_keeps_gaps():
     assert out < raw / 2 and all(abs(np.linalg.det(r) - 1) < 1e-9 for r in smooth if r is not None)
 
 
+@pytest.mark.slow  # 24 renders
 @pytest.mark.parametrize("distance", [1.0, 1.5])
 def test_pattern_fit_puts_small_marker_corners_closer_to_the_truth(distance):
     """30 mm markers, tilted, blurred, noisy and JPEG-compressed: the whole-pattern fit
@@ -153,6 +154,7 @@ def test_internal_rotation_positive_for_both_legs():
         assert np.allclose(tibial_rotation_from_markers(shin, thigh, side), [0, 10, 25])
 
 
+@pytest.mark.slow  # renders a marker clip
 @pytest.mark.parametrize(
     ("side", "size", "distance"),
     [("right", 0.03, 1.5), ("left", 0.03, 1.0), ("left", 0.05, 0.5), ("right", 0.04, 1.5)],
@@ -217,6 +219,7 @@ def test_printed_board_is_true_to_scale(tmp_path):
     )
 
 
+@pytest.mark.slow  # renders a marker clip
 def test_hidden_marker_gives_gaps_and_a_flag():
     from kneevision.markers.analysis import marker_result, track
     from kneevision.markers.render import camera_matrix, render, twist_angles, twist_sequence
@@ -235,6 +238,7 @@ def test_hidden_marker_gives_gaps_and_a_flag():
     assert "markers_hidden" in result.flag_codes()
 
 
+@pytest.mark.slow  # renders two marker clips
 def test_small_markers_are_flagged():
     """A 30 mm marker at 2 m is 22 px wide in 1080p, near where markers go unread."""
     from kneevision.markers.analysis import marker_result, track
@@ -264,6 +268,7 @@ def test_no_markers_in_view_is_said():
     assert result.sides == {"left": {"tested": False}, "right": {"tested": False}}
 
 
+@pytest.mark.slow  # renders a clip, runs pose inference
 def test_analyze_with_markers_end_to_end(tmp_path):
     """The therapist's path: calibrate the camera from board footage, then analyze a marker
     clip with those intrinsics; the overlay shows the marker axes."""
@@ -323,6 +328,7 @@ def test_analyze_with_markers_end_to_end(tmp_path):
         assert ((strong > 150) & (weak[0] < 90) & (weak[1] < 90)).sum() > 10
 
 
+@pytest.mark.slow  # the calibration decodes the whole bundled clip
 def test_marker_commands_fail_with_one_line(tmp_path):
     """No board in the footage, or a missing intrinsics file: one line naming the file, exit 1,
     nothing written."""

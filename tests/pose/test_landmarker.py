@@ -10,6 +10,7 @@ from kneevision.pose import PoseEstimator, resolve_model
 from kneevision.video import read_video
 
 
+@pytest.mark.slow
 def test_rotated_clip_landmarks_equal_hand_rotated_frames(shared_samples):
     clip = shared_samples / "front_goblet_squat_home_A_rotated.mp4"
     model = resolve_model("lite")
@@ -42,6 +43,7 @@ def test_unmirror_swaps_sides_and_flips_x():
     assert np.allclose(twice.image, pf.image) and np.allclose(twice.world, pf.world)
 
 
+@pytest.mark.slow
 def test_people_count_beside_tracking_is_deterministic(shared_samples, monkeypatch):
     """The people count runs in a thread of its own; its answer is used a fixed number of
     frames later, so the switch to several poses, and every landmark, come out the same
@@ -75,6 +77,7 @@ def test_people_count_beside_tracking_is_deterministic(shared_samples, monkeypat
     assert np.array_equal(a, b, equal_nan=True)
 
 
+@pytest.mark.slow
 def test_flip_average_is_the_same_in_parallel_serially_and_frame_by_frame(shared_samples):
     """The mirrored landmarker's thread runs ahead of the direct one by a few frames; the
     answers must not depend on that (nor on the machine's timing): every landmark of the

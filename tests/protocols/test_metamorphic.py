@@ -15,9 +15,12 @@ import imageio_ffmpeg
 import numpy as np
 import pytest
 
-from kneevision.pipeline import Settings, analyze
+from kneevision.api import analyze_clip as analyze
 from kneevision.pose.model import resolve_model
+from kneevision.settings import Settings
 from tests.helpers import BUNDLED
+
+pytestmark = pytest.mark.slow  # six analyses of the bundled clip and its transforms (full model)
 
 TRANSFORMS = {
     "mirror": ["-vf", "hflip"],
@@ -82,7 +85,7 @@ def test_mirrored_clip_gives_the_same_per_side_angles_by_default(runs):
     a, b = runs["original"], runs["mirror"]
     assert b.result.protocol == a.result.protocol and b.result.view == a.result.view
     assert bottoms(b) == pytest.approx(bottoms(a), abs=0.05)
-    sa, sb = per_side_summary(a.summary), per_side_summary(b.summary)
+    sa, sb = per_side_summary(a.summary.to_json()), per_side_summary(b.summary.to_json())
     assert sa.keys() == sb.keys()
     assert {k[0] for k in sa} >= {"left", "right", "left_knee_flexion_deg"}
     both = [k for k in sa if sa[k] is not None and sb[k] is not None]
@@ -90,9 +93,9 @@ def test_mirrored_clip_gives_the_same_per_side_angles_by_default(runs):
     diffs = {k: abs(sa[k] - sb[k]) for k in both}
     assert max(diffs.values()) <= 2.0, sorted(diffs.items(), key=lambda kv: -kv[1])[:5]
     # the person's left knee is on the left of a mirrored picture: labels were swapped back
-    pose = b.sequence
+    pose = b.pose
     assert np.nanmedian(pose.image[:, 25, 0] - pose.image[:, 26, 0]) < 0
-    orig = a.sequence
+    orig = a.pose
     assert np.nanmedian(orig.image[:, 25, 0] - orig.image[:, 26, 0]) > 0
 
 
@@ -120,7 +123,7 @@ def test_flip_average_makes_mirroring_change_nothing_per_rep(runs):
     assert np.isfinite(diffs).all() and diffs.mean() < 1.0 and diffs.max() < 2.5, diffs
     assert np.nanmean(plain) > 3 * diffs.mean()
     # the single pass is not mirror-symmetric: its sides differ from the flip average's
-    assert not np.allclose(fa.sequence.image, a.sequence.image, equal_nan=True)
+    assert not np.allclose(fa.pose.image, a.pose.image, equal_nan=True)
 
 
 def test_half_resolution_same_reps_fppa_within_2deg(runs):
@@ -135,5 +138,5 @@ def test_half_resolution_same_reps_fppa_within_2deg(runs):
 
 def test_every_other_frame_dropped_same_reps(runs):
     a, b = runs["original"], runs["half_frames"]
-    assert len(b.sequence) < 0.6 * len(a.sequence)
+    assert len(b.pose) < 0.6 * len(a.pose)
     assert bottoms(b) == pytest.approx(bottoms(a), abs=0.15)

@@ -12,6 +12,8 @@ import pytest
 
 from tests.helpers import expected_clips, manifest
 
+pytestmark = pytest.mark.slow  # every test reads the session's analysis of the shared clips
+
 #: Where the video contradicts expected.tsv ("both"), what it shows instead, checked by
 #: eye on frames at two or three bottoms: the lateral lunges all step to the person's right
 #: (hips over the right foot every time) and the split squats keep the same leg in front

@@ -194,10 +194,8 @@ def pose_at_capped_rate(clip: Path, settings, max_fps: float | None):
 
 def protocol_result(seq, settings):
     """The protocol's :class:`~kneevision.protocols.Result` for a clip's landmarks."""
-    try:
-        from kneevision.analysis import evaluate
-    except ImportError:  # before landmarks → results moved out of the pipeline
-        from kneevision.pipeline import evaluate  # type: ignore[attr-defined,no-redef]
+    from kneevision.analysis import evaluate
+
     return evaluate(seq, settings)[1]
 
 
@@ -208,12 +206,9 @@ def rep_peaks(result) -> dict[tuple[str, int], float]:
 
 def analysed_summary(clip: Path, out_root: Path, settings) -> dict:
     """Analyse ``clip`` in this process (model ``settings.model``) and read its summary.json."""
+    from kneevision.api import analyze_clip
     from kneevision.pose import resolve_model
 
-    try:
-        from kneevision.api import analyze_clip as analyse
-    except ImportError:  # before the Python API took the whole-clip run over
-        from kneevision.pipeline import analyze as analyse  # type: ignore[attr-defined,no-redef]
-    done = analyse(clip, resolve_model(settings.model), settings, out_root=out_root)
-    with open(done.out_dir / "summary.json") as fh:
+    done = analyze_clip(clip, resolve_model(settings.model), settings, out_root=out_root)
+    with open(done.folder / "summary.json") as fh:
         return json.load(fh)

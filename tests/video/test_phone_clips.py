@@ -11,9 +11,11 @@ import re
 
 import pytest
 
-from kneevision.pipeline import Settings
+from kneevision.settings import Settings
 from tests.helpers import BUNDLED
 from tests.video.phone_files import analysed_summary, cut_short, declare_more_frames, reencode
+
+pytestmark = pytest.mark.slow  # five analyses (pose inference) of re-encoded clips
 
 SECONDS = 5.0
 

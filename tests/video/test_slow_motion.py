@@ -14,10 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kneevision.pipeline import Settings, run_pose
+from kneevision.pipeline import run_pose
 from kneevision.pose import resolve_model
 from kneevision.pose.resample import interpolate_rows, to_timeline
 from kneevision.pose.sequence import PoseSequence
+from kneevision.settings import Settings
 from kneevision.video.source import inference_stride, read_video
 from tests.helpers import synthetic_clip
 from tests.video.phone_files import protocol_result, rep_peaks

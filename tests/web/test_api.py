@@ -112,4 +112,3 @@ def test_sigkill_mid_analysis_then_restart_completes_once(server_factory, clips)
     assert len(folders) == 1, folders
     assert not list((s.data / "results").rglob(".*.tmp"))
     assert len(s2.get("/api/patients/P004/trials")[1]) == 1
-

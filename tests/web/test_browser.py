@@ -20,8 +20,10 @@ from tests.web.helpers import REPO, Server, free_port, seed_settings
 CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not (CHROMIUM.exists() and DRIVER.exists()),
-                       reason="needs Debian's chromium and chromium-driver"),
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and DRIVER.exists()),
+        reason="needs Debian's chromium and chromium-driver",
+    ),
 ]
 MAX_MB = 5
 SHOTS = os.environ.get("KNEEVISION_SCREENSHOTS") == "1"

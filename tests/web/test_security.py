@@ -138,10 +138,16 @@ def test_csp_and_no_path_traversal(lan):
     r = client.get("/patients")
     assert r.headers["content-security-policy"].startswith("default-src 'self'")
     (data / "secret.txt").write_text("x")
-    for path in ("/static/../kneevision.db", "/static/%2e%2e/kneevision.db",
-                 "/patients/..%2F..%2Fetc%2Fpasswd", "/patients/../../etc/passwd",
-                 "/trials/1/files/..%2F..%2Fkneevision.db", "/trials/1/files/secret.txt",
-                 "/trials/1/download/..%2Fsummary.json", "/api/patients/..%2Fsecret.txt/trials"):
+    for path in (
+        "/static/../kneevision.db",
+        "/static/%2e%2e/kneevision.db",
+        "/patients/..%2F..%2Fetc%2Fpasswd",
+        "/patients/../../etc/passwd",
+        "/trials/1/files/..%2F..%2Fkneevision.db",
+        "/trials/1/files/secret.txt",
+        "/trials/1/download/..%2Fsummary.json",
+        "/api/patients/..%2Fsecret.txt/trials",
+    ):
         assert client.get(path).status_code == 404, path
 
 
