@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,16 +25,32 @@ from kneevision.outputs import (
     write_landmarks_csv,
     write_table_csv,
 )
+from kneevision.pose.forefoot import ForefootTrack
 from kneevision.pose.model import ModelFile
 from kneevision.pose.sequence import PoseSequence
-from kneevision.protocols import Motion, Options, Result, prepare
+from kneevision.protocols import Motion, Options, Result, prepare, seated_twist
 from kneevision.protocols.validity import measured_errors
 from kneevision.protocols.validity import source as validity_source
 from kneevision.settings import Settings
 
+#: Version of ``forefoot.npz``.
+FOREFOOT_SCHEMA = 1
+
+
+#: Tracks the forefeet of a seated twist seen from the front, given its motion (the
+#: caller holds the clip's frames): see :func:`kneevision.pose.forefoot.track_forefeet`.
+ForefootTracker = Callable[[Motion], "dict[str, ForefootTrack] | None"]
+
+
+def _options(settings: Settings) -> Options:
+    return Options(side=settings.side, valgus_warn_deg=settings.valgus_warn_deg)
+
 
 def evaluate(
-    seq: PoseSequence, settings: Settings, facts: dict | None = None
+    seq: PoseSequence,
+    settings: Settings,
+    facts: dict | None = None,
+    forefoot: dict[str, ForefootTrack] | None = None,
 ) -> tuple[Motion, Result]:
     """Landmarks → cleaned motion → protocol result (no I/O, no inference).
 
@@ -45,6 +62,8 @@ def evaluate(
         Cleaning (visibility, gaps, smoothing), protocol, side and valgus threshold.
     facts : dict, optional
         Pose-run facts carried into the quality checks (person switches ...).
+    forefoot : dict, optional
+        Side → tracked toe points (a stored ``forefoot.npz``), for the seated twist.
 
     Returns
     -------
@@ -56,9 +75,37 @@ def evaluate(
         max_gap_s=settings.max_gap_s,
         cutoff_hz=settings.cutoff_hz,
         facts=facts,
+        forefoot=forefoot,
     )
-    options = Options(side=settings.side, valgus_warn_deg=settings.valgus_warn_deg)
-    return motion, protocols.run(settings.protocol, motion, options)
+    return motion, protocols.run(settings.protocol, motion, _options(settings))
+
+
+def needs_forefoot(motion: Motion, result: Result) -> bool:
+    """Whether a clip's tibial rotation would read better from its forefoot's pixels."""
+    return (
+        result.protocol == "seated-twist"
+        and motion.view in seated_twist.FRONT_VIEWS
+        and motion.forefoot is None
+    )
+
+
+def write_forefoot(folder: Path, tracks: dict[str, ForefootTrack]) -> None:
+    """``forefoot.npz``: the tracked toe points, so that a reloaded folder reads the same."""
+    arrays = {f"{side}_{name}": getattr(t, name) for side, t in tracks.items()
+              for name in ("toe", "confidence")}  # fmt: skip
+    np.savez_compressed(folder / "forefoot.npz", schema=np.int64(FOREFOOT_SCHEMA), **arrays)
+
+
+def read_forefoot(folder: Path) -> dict[str, ForefootTrack] | None:
+    """The tracked toe points of an analysis folder (None when it has none)."""
+    path = folder / "forefoot.npz"
+    if not path.is_file():
+        return None
+    with np.load(path) as z:
+        if int(z["schema"]) > FOREFOOT_SCHEMA:
+            raise KneeVisionError("forefoot.npz is newer than this KneeVision reads", path)
+        return {side: ForefootTrack(z[f"{side}_toe"], z[f"{side}_confidence"]) for side in SIDES
+                if f"{side}_toe" in z}  # fmt: skip
 
 
 def write_result_files(folder: Path, result: Result) -> None:
@@ -167,8 +214,13 @@ def write_outputs(
     model: ModelFile,
     input_facts: dict,
     marker_track: MarkerTrack | None = None,
+    forefoot: ForefootTracker | None = None,
 ) -> StoredAnalysis:
     """Evaluate a pose sequence once and write the analysis files into ``folder``.
+
+    ``forefoot``: for a seated twist seen from the front, the tracker of its forefeet;
+    with the toe points it gives, the protocol runs again on the same motion (the one
+    case that reads the clip's pixels after inference), and ``forefoot.npz`` keeps them.
 
     Shared by a clip's analysis and a live session: pose.npz, landmarks.csv,
     angles.csv, reps.csv, markers.csv (with ``marker_track``) and summary.json.
@@ -182,6 +234,12 @@ def write_outputs(
         angle series: what the report needs, so that it does not evaluate again.
     """
     motion, result = evaluate(seq, settings, facts)
+    if forefoot is not None and needs_forefoot(motion, result):
+        tracks = forefoot(motion)
+        if tracks:
+            motion = dataclasses.replace(motion, forefoot=tracks)
+            result = protocols.run(settings.protocol, motion, _options(settings))
+            write_forefoot(folder, tracks)
     angles = {**motion.angles, **result.series}
     if marker_track is not None:
         markers = marker_result(marker_track)
@@ -260,5 +318,7 @@ def load_analysis(folder: str | Path, *, reevaluate: bool = True) -> StoredAnaly
     if (folder / "pose.npz").is_file():
         out.pose = PoseSequence.load(folder / "pose.npz")
         if reevaluate:
-            out.motion, out.result = evaluate(out.pose, stored_settings(summary))
+            out.motion, out.result = evaluate(
+                out.pose, stored_settings(summary), forefoot=read_forefoot(folder)
+            )
     return out

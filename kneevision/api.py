@@ -25,6 +25,7 @@ import numpy as np
 
 from kneevision import __version__
 from kneevision.analysis import (
+    ForefootTracker,
     StoredAnalysis,
     load_analysis,
     write_outputs,
@@ -33,12 +34,19 @@ from kneevision.analysis import (
 )
 from kneevision.errors import KneeVisionError, NoPoseError
 from kneevision.outputs import SUMMARY_SCHEMA_VERSION, atomic_dir, output_dir_for
+from kneevision.pose.forefoot import ForefootTrack
 from kneevision.pose.model import ModelFile
 from kneevision.pose.sequence import PoseSequence
-from kneevision.protocols import Result
+from kneevision.protocols import Motion, Result
 from kneevision.settings import Settings
 from kneevision.summary import Summary
-from kneevision.video.source import check_decoding, probe_source, source_sha256
+from kneevision.video.source import (
+    VideoInfo,
+    check_decoding,
+    probe_source,
+    read_source,
+    source_sha256,
+)
 
 ProgressFactory = Callable[[int, str], Callable[[int], None]]
 
@@ -286,6 +294,23 @@ def finish_folder(done: StoredAnalysis, settings: Settings) -> dict:
     return summary
 
 
+def forefoot_tracker(
+    video: Path, seq: PoseSequence, settings: Settings, model: ModelFile, info: VideoInfo
+) -> ForefootTracker:
+    """What reads a seated twist's forefeet from the clip's pixels (a second decoding pass)."""
+
+    def track(motion: Motion) -> dict[str, ForefootTrack] | None:
+        from kneevision.pose.forefoot import track_forefeet
+        from kneevision.protocols.seated_twist import still_frames
+
+        frames = (f.image for f in read_source(video, settings.image_fps))
+        still = still_frames(motion.time_s)
+        return track_forefeet(frames, seq.image, still, mask_model=model,
+                              pixel_aspect=info.pixel_aspect)  # fmt: skip
+
+    return track
+
+
 def analyze_clip(
     video: str | Path,
     model: ModelFile,
@@ -335,7 +360,10 @@ def analyze_clip(
             "decoding": decoding,
         }
         track = observer.track() if observer is not None else None
-        done = write_outputs(tmp, seq, facts, settings, model, input_facts, marker_track=track)
+        feet = forefoot_tracker(video, seq, settings, model, info)
+        done = write_outputs(
+            tmp, seq, facts, settings, model, input_facts, marker_track=track, forefoot=feet
+        )
         summary = finish_folder(done, settings)
     return Analysis(final, Summary.from_json(summary), seq, done.result)
 

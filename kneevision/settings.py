@@ -224,8 +224,7 @@ class Settings:
     )
     export: tuple[str, ...] = setting(
         (),
-        "also write these formats into the analysis folder, comma-separated: "
-        + ", ".join(EXPORT_FORMATS),
+        "also write these formats into the analysis folder: " + ", ".join(EXPORT_FORMATS),
         choices=EXPORT_FORMATS,
         metavar="FMT[,FMT]",
         changes_results=False,

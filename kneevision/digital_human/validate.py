@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from kneevision.digital_human.clip import TRUTH_SCHEMA, RenderOptions, refresh_truth, render_scene
-from kneevision.digital_human.render import Lighting, PhoneCamera
+from kneevision.digital_human.render import Lighting, Look, PhoneCamera
 from kneevision.kinematics.landmarks import JOINTS, SIDES, leg, midpoint
 from kneevision.kinematics.reps import segment_reps
 from kneevision.pose.sequence import N_LANDMARKS
@@ -155,6 +155,54 @@ def matrix(quick: bool = False, protocol: str | None = None) -> list[Case]:
                      "external": {"left": 26.0, "right": 24.0}, "cycles": 1},
                     RenderOptions(body=body, camera=PhoneCamera(**hd, fps=15.0, **cam)), setup,
                 ))  # fmt: skip
+        # Bodies, feet and looks the estimator was not designed on: two more bodies, dark
+        # and light shoes, a tiled floor, the key light from the right, 80°/100° knees.
+        for name, body, knee, (ir_l, ir_r), (er_l, er_r), k, look in (
+            (
+                "twist-female-slim-tall-80",
+                "female-slim-tall",
+                80.0,
+                (16.0, 6.0),
+                (30.0, 22.0),
+                1,
+                Look(shoes=(0.12, 0.12, 0.14), floor="tiles"),
+            ),
+            (
+                "twist-female-valgus-100",
+                "female-valgus",
+                100.0,
+                (7.0, 15.0),
+                (20.0, 30.0),
+                2,
+                Look(top=(0.2, 0.2, 0.7), shoes=(0.85, 0.85, 0.85)),
+            ),
+            (
+                "twist-male-average-100",
+                "male-average",
+                100.0,
+                (14.0, 14.5),
+                (25.0, 28.0),
+                0,
+                Look(floor="carpet"),
+            ),
+            (
+                "twist-male-heavy-80",
+                "male-heavy",
+                80.0,
+                (20.0, 9.0),
+                (22.0, 27.0),
+                1,
+                Look(shoes=(0.3, 0.22, 0.15)),
+            ),
+        ):
+            setup, cam = twist_setups[k]
+            cases.append(Case(
+                name, "seated-twist",
+                {"knee_flexion": knee, "internal": {"left": ir_l, "right": ir_r},
+                 "external": {"left": er_l, "right": er_r}, "cycles": 1},
+                RenderOptions(body=body, camera=PhoneCamera(**hd, fps=15.0, **cam), look=look,
+                              lighting=Lighting(azimuth=45.0)), setup,
+            ))  # fmt: skip
         cases.append(Case(
             "twist-from-above", "seated-twist",
             {"internal": {"left": 18.0, "right": 8.0}, "external": {"left": 28.0, "right": 26.0},

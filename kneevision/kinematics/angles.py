@@ -474,3 +474,68 @@ def foot_turn_front(
     with np.errstate(invalid="ignore", divide="ignore"):
         x = d * np.cos(np.radians(_arr(elevation_deg))) / (_arr(foot_ratio) * s)
     return np.degrees(np.arcsin(np.where(np.abs(x) <= 1.0, x, np.nan)))
+
+
+def foot_turn_tracked(
+    toe: ArrayLike,
+    pivot: ArrayLike,
+    knee: ArrayLike,
+    ankle: ArrayLike,
+    hip: ArrayLike,
+    other_hip: ArrayLike,
+    toe_ratio: ArrayLike,
+    elevation_deg: ArrayLike = 0.0,
+) -> FloatArray:
+    """Turn of a foot on the floor from a toe point followed by its pixels, front view.
+
+    The toe point turns about the vertical through ``pivot`` (a point on the shank's
+    axis at the floor): across the picture it sits ``a · sin θ`` from it, with ``a``
+    the ankle→toe length, so ``θ = asin(d cos β / (r · s))`` with ``d`` the toe's
+    offset from the pivot toward the midline (px), ``s`` the shank's image length and
+    ``r`` the ankle→toe length (across the shank) over the shank length. Unlike
+    :func:`foot_turn_front` it needs no heel, which hides behind the shank when the
+    foot turns out.
+
+    Parameters
+    ----------
+    toe : array_like, shape (..., 2)
+        The tracked toe point (e.g. :class:`kneevision.pose.forefoot.ForefootTrack`).
+    pivot : array_like, shape (..., 2)
+        A point on the turning axis, e.g. the neutral midpoint of ankle and heel.
+    knee, ankle, hip, other_hip : array_like, shape (..., 2)
+        Image points: the shank's length and which side is medial.
+    toe_ratio : array_like
+        Ankle→toe length across the shank over the shank length.
+    elevation_deg : array_like
+        The camera's elevation over the legs (:func:`seated_view_elevation`).
+
+    Returns
+    -------
+    ndarray
+        Degrees, + when the toes point toward the midline; NaN where the offset
+        exceeds the foot's reach.
+
+    Examples
+    --------
+    A 40 cm shank, the toe 15 cm ahead of the ankle, turned 25° outward, seen from
+    2 m by a 1000 px camera (left leg: the other hip at smaller x):
+
+    >>> import numpy as np
+    >>> px = 1000 / 2.0
+    >>> toe = (0.15 * np.sin(np.radians(25)) * px, 0.46 * px)
+    >>> turn = foot_turn_tracked(toe, pivot=(0, 0.42 * px), knee=(0, 0),
+    ...                          ankle=(0, 0.40 * px), hip=(0, -200), other_hip=(-100, -200),
+    ...                          toe_ratio=0.15 / 0.40)
+    >>> round(float(turn), 6)
+    -25.0
+    """
+    toe, pivot, knee, ankle, hip, other_hip = map(_arr, (toe, pivot, knee, ankle, hip, other_hip))
+    _check_dims(toe, knee, ankle, hip, other_hip)
+    if toe.shape[-1] != 2:
+        raise ValueError("foot_turn_tracked takes image (2-D) points")
+    medial = np.sign(other_hip[..., 0] - hip[..., 0])
+    d = (toe[..., 0] - pivot[..., 0]) * medial
+    s = _norm(ankle - knee)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        x = d * np.cos(np.radians(_arr(elevation_deg))) / (_arr(toe_ratio) * s)
+    return np.degrees(np.arcsin(np.where(np.abs(x) <= 1.0, x, np.nan)))

@@ -21,6 +21,7 @@ from kneevision.kinematics.reps import Rep
 from kneevision.kinematics.series import View, clean_landmarks, estimate_view, frame_angles
 from kneevision.kinematics.signals import tracking_glitches, valid_runs
 from kneevision.metrics import metric as registered
+from kneevision.pose.forefoot import ForefootTrack
 from kneevision.pose.sequence import PoseSequence
 
 FloatArray = NDArray[np.float64]
@@ -52,6 +53,9 @@ class Motion:
         Per-frame knee flexion and FPPA (see :func:`~kneevision.kinematics.frame_angles`).
     facts : dict
         Run facts from pose estimation (person switches, multi-person mode).
+    forefoot : dict, optional
+        Side → :class:`~kneevision.pose.forefoot.ForefootTrack`: the toe points the
+        clip's pixels carried (seated twist from the front), when they were tracked.
     """
 
     time_s: FloatArray
@@ -66,6 +70,7 @@ class Motion:
     view: View
     angles: dict[str, FloatArray]
     facts: dict = field(default_factory=dict)
+    forefoot: dict[str, ForefootTrack] | None = None
 
     def __len__(self) -> int:
         return len(self.time_s)
@@ -92,6 +97,7 @@ def prepare(
     cutoff_hz: float | None = 6.0,
     view: View | None = None,
     facts: dict | None = None,
+    forefoot: dict[str, ForefootTrack] | None = None,
 ) -> Motion:
     """Clean a pose sequence and compute the per-frame angles.
 
@@ -104,6 +110,8 @@ def prepare(
         Force the view instead of estimating it.
     facts : dict, optional
         Pose-run facts to carry along (person switches...).
+    forefoot : dict, optional
+        Tracked toe points (see :attr:`Motion.forefoot`).
     """
     glitch = tracking_glitches(seq.time_s, seq.image)
     visibility = np.where(glitch[:, None], 0.0, seq.visibility)
@@ -132,6 +140,7 @@ def prepare(
         view=view,
         angles=frame_angles(image, world, view),
         facts={**(facts or {}), "glitch_frames": int(glitch.sum())},
+        forefoot=forefoot,
     )
 
 

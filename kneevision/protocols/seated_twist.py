@@ -4,11 +4,16 @@ The truth is DESIGN §2's θ (the foot's axis against the thigh, seen along the
 shank; + internal). How it is *estimated* depends on the view, chosen by what
 measured best on rendered clips of known twist (``kneevision validate``):
 
-- **front** (and oblique up to 25°): the foot's turn on the floor from the image,
-  :func:`~kneevision.kinematics.angles.foot_turn_front` — the heel→toe offset
-  across the picture against the shank's image length and the person's foot/shank
-  proportion. MediaPipe's 3-D foot direction barely turns when the toes turn in
-  (slope 0.4–0.5 against the truth), its 2-D heel and toe follow the twist.
+- **front** (and oblique up to 25°): the foot's turn on the floor from the image.
+  With the clip's pixels (``analyze``), the toe point the forefoot's pixels carry
+  (:mod:`kneevision.pose.forefoot`) about the still start's ankle–heel midpoint,
+  :func:`~kneevision.kinematics.angles.foot_turn_tracked`, averaged with MediaPipe's
+  heel→toe offset across the picture (:func:`~kneevision.kinematics.angles.foot_turn_front`)
+  while the toes point inward, alone while they point outward; without the pixels, or
+  where the track is lost, the heel→toe offset alone — both against the shank's image
+  length and the person's foot/shank proportion. MediaPipe's 3-D foot
+  direction barely turns when the toes turn in (slope 0.4–0.5 against the truth);
+  its 2-D heel and toe follow the twist inward but stop at about 20° outward.
 - other views: the 3-D formula on world landmarks, flagged as not a recommended
   set-up.
 
@@ -22,12 +27,14 @@ camera does not change the picture).
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
 from kneevision.kinematics.angles import (
     angle_between,
     foot_turn_front,
+    foot_turn_tracked,
     knee_flexion,
     seated_view_elevation,
     tibial_rotation,
@@ -35,6 +42,7 @@ from kneevision.kinematics.angles import (
 from kneevision.kinematics.landmarks import SIDES, Side, leg
 from kneevision.kinematics.reps import segment_reps
 from kneevision.kinematics.signals import fill_gaps, lowpass
+from kneevision.pose.forefoot import ForefootTrack
 from kneevision.protocols.base import Motion, Options, Result, aggregate, asymmetry_table
 from kneevision.protocols.quality import TWIST_SETUP, common_flags, flag
 
@@ -58,6 +66,35 @@ MAX_FLEXION_SPAN_DEG = 30.0
 
 #: Views whose image shows the foot turning across the picture (the front-view estimator).
 FRONT_VIEWS = ("front",)
+#: The still start's first seconds: where the forefoot tracker seeds and the pivot is taken.
+STILL_SEED_S = 0.5
+#: Below this share of agreeing seed discs a tracked toe is not used.
+MIN_TRACK_CONFIDENCE = 0.3
+
+
+def still_frames(time_s: np.ndarray) -> slice:
+    """The frames of the clip's first :data:`STILL_SEED_S` seconds (the still start)."""
+    if len(time_s) == 0:
+        return slice(0, 0)
+    return slice(0, int(np.count_nonzero(time_s <= time_s[0] + STILL_SEED_S)))
+
+
+def toe_ratio(world: np.ndarray) -> float:
+    """Ankle→toe length across the shank over the shank length, both legs (3-D landmarks).
+
+    One figure for both feet: per leg the 3-D landmarks scatter ±10% for the same body.
+    """
+    ratios = []
+    for side in SIDES:
+        j = leg(world, side)
+        shank = j["ankle"] - j["knee"]
+        foot = j["toe"] - j["ankle"]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            axis = shank / np.linalg.norm(shank, axis=-1, keepdims=True)
+            across = foot - (foot * axis).sum(-1, keepdims=True) * axis
+            ratios.append(np.linalg.norm(across, axis=-1) / np.linalg.norm(shank, axis=-1))
+    r = np.concatenate(ratios)
+    return float(np.nanmedian(r)) if np.isfinite(r).any() else math.nan
 
 
 def foot_ratio(world: np.ndarray, side: Side) -> float:
@@ -81,7 +118,13 @@ def elevation(image: np.ndarray, world: np.ndarray, side: Side) -> float:
 
 
 def rotation_series(
-    image: np.ndarray, world: np.ndarray, side: Side, view: str, ratio: float | None = None
+    image: np.ndarray,
+    world: np.ndarray,
+    side: Side,
+    view: str,
+    ratio: float | None = None,
+    track: ForefootTrack | None = None,
+    still: slice | None = None,
 ) -> np.ndarray:
     """Tibial rotation θ (deg, + internal) of one leg per frame.
 
@@ -91,9 +134,16 @@ def rotation_series(
         Image and world landmarks.
     side : {"left", "right"}
     view : str
-        The clip's view: front views use the image estimator, others the 3-D formula.
+        The clip's view: front views use the image estimators, others the 3-D formula.
     ratio : float, optional
         The leg's heel→toe / knee→ankle proportion (default: :func:`foot_ratio`).
+    track : ForefootTrack, optional
+        The toe point the forefoot's pixels carried (front views): used where its
+        confidence reaches :data:`MIN_TRACK_CONFIDENCE`, the landmark estimate
+        (aligned over the still start) elsewhere.
+    still : slice, optional
+        The still start's frames, where the pivot is taken (:func:`still_frames`;
+        default the first 15 frames).
 
     Returns
     -------
@@ -103,8 +153,30 @@ def rotation_series(
     if view in FRONT_VIEWS:
         j = leg(image, side)
         r = foot_ratio(world, side) if ratio is None else ratio
-        return foot_turn_front(j["knee"], j["ankle"], j["heel"], j["toe"], j["hip"],
-                               j["other_hip"], r, elevation(image, world, side))  # fmt: skip
+        beta = elevation(image, world, side)
+        landmarks = foot_turn_front(j["knee"], j["ankle"], j["heel"], j["toe"], j["hip"],
+                                    j["other_hip"], r, beta)  # fmt: skip
+        if track is None:
+            return landmarks
+        still = still if still is not None else slice(0, 15)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a still start without a foot
+            pivot = np.nanmedian(0.5 * (j["ankle"][still] + j["heel"][still]), axis=0)
+        tracked = foot_turn_tracked(track.toe, pivot, j["knee"], j["ankle"], j["hip"],
+                                    j["other_hip"], toe_ratio(world), beta)  # fmt: skip
+        usable = np.isfinite(tracked) & (track.confidence >= MIN_TRACK_CONFIDENCE)
+        # The landmark estimate, shifted onto the tracked one over the still start.
+        both = usable[still] & np.isfinite(landmarks[still])
+        shift = (
+            float(np.median(tracked[still][both] - landmarks[still][both])) if both.any() else 0.0
+        )
+        aligned = landmarks + shift
+        # Toes turned in, the landmarks follow too: two estimates, averaged. Turned out,
+        # the landmarks stop at about 20°: the pixels' alone. Where the track is lost,
+        # the landmarks' alone.
+        inward = tracked > (np.median(tracked[still][both]) if both.any() else 0.0)
+        blend = np.where(inward & np.isfinite(aligned), 0.5 * (tracked + aligned), tracked)
+        return np.where(usable, blend, aligned)
     j = leg(world, side)
     return tibial_rotation(j["hip"], j["knee"], j["ankle"], j["heel"], j["toe"], j["other_hip"])
 
@@ -218,7 +290,9 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
     for side in SIDES:
         # Twisting is slow (a cycle takes seconds): a 2.5 Hz low-pass on θ removes the
         # jitter of the short foot vector, which would otherwise bias the peaks upward.
-        raw = rotation_series(motion.image, motion.world, side, motion.view)
+        track = motion.forefoot.get(side) if motion.forefoot else None
+        raw = rotation_series(motion.image, motion.world, side, motion.view, track=track,
+                              still=still_frames(t))  # fmt: skip
         theta = lowpass(t, fill_gaps(t, raw, 0.3), THETA_CUTOFF_HZ)
         result.series[f"{side}_tibial_rotation_deg"] = theta
         if not np.isfinite(theta).any():

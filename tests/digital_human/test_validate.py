@@ -11,6 +11,7 @@ import json
 
 import pytest
 
+from kneevision.analysis import load_analysis
 from kneevision.cli import main
 from kneevision.digital_human.body import rest_body
 from kneevision.digital_human.clip import RenderOptions, render_scene
@@ -59,6 +60,19 @@ def test_quick_validation_errors_within_what_the_readme_states(quick):
     assert max(errs["bottom_s"]) <= 0.3, errs["bottom_s"]
     assert {"neutral_deg", "thigh_swing_deg", "shank_swing_deg"} <= errs.keys()
     assert "standing_knee_flexion_deg" in errs  # the squat's standing frames are scored
+
+
+def test_the_twist_reads_its_forefeet_and_a_reload_reads_the_same(quick):
+    out, _ = quick
+    folder = out / "analyses" / "quick-twist_kneevision"
+    assert (folder / "forefoot.npz").is_file()  # the pixels were tracked
+    written = json.loads((folder / "summary.json").read_text())
+    again = load_analysis(folder).result  # no video needed: the tracks were kept
+    for side in ("left", "right"):
+        for m in ("internal_rotation_deg", "external_rotation_deg"):
+            assert again.sides[side][m]["value"] == pytest.approx(
+                written["sides"][side][m]["value"], abs=1e-6
+            )
 
 
 @pytest.mark.parametrize(
