@@ -71,7 +71,8 @@ def test_the_twist_reads_its_forefeet_and_a_reload_reads_the_same(quick):
     for side in ("left", "right"):
         for m in ("internal_rotation_deg", "external_rotation_deg"):
             assert again.sides[side][m]["value"] == pytest.approx(
-                written["sides"][side][m]["value"], abs=1e-6
+                written["sides"][side][m]["value"],
+                abs=1e-3,  # float32 landmarks on disk
             )
 
 
