@@ -364,9 +364,15 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
     result.notes = [
         (
             "Tibial rotation is read from the foot turning on the floor, seen from the front "
-            "(+ internal): the heel-to-toe line across the picture against the shank. It "
-            "includes ankle and foot motion; printed markers on shin and thigh (marker mode) "
-            "measure the tibia itself."
+            "(+ internal): "
+            + (
+                "the toe point the forefoot's pixels carry, against the shank (averaged "
+                "with the heel-to-toe line while the toes point inward). "
+                if motion.forefoot
+                else "the heel-to-toe line across the picture against the shank. "
+            )
+            + "It includes ankle and foot motion; printed markers on shin and thigh (marker "
+            "mode) measure the tibia itself."
             if motion.view in FRONT_VIEWS
             else "Tibial rotation is read from the 3-D landmarks (the foot's direction against "
             "the thigh, seen along the shank), which turn too little when the toes turn in: "
