@@ -30,8 +30,7 @@ import numpy as np
 from common import print_figures
 
 from kneevision.analysis import evaluate, load_analysis, read_forefoot, stored_settings
-from kneevision.kinematics.angles import foot_turn_tracked
-from kneevision.kinematics.landmarks import SIDES, leg
+from kneevision.kinematics.landmarks import SIDES
 from kneevision.kinematics.signals import fill_gaps, lowpass
 from kneevision.protocols import seated_twist as st
 
@@ -52,13 +51,8 @@ def ranges(time_s: np.ndarray, theta: np.ndarray) -> tuple[float, float]:
 
 def pixels_only(motion: object, side: str, track: st.ForefootTrack, still: slice) -> np.ndarray:
     """The tracked estimate alone (the landmarks where the track is lost)."""
-    j = leg(motion.image, side)
     landmarks = st.rotation_series(motion.image, motion.world, side, "front")
-    pivot = np.nanmedian(0.5 * (j["ankle"][still] + j["heel"][still]), axis=0)
-    beta = st.elevation(motion.image, motion.world, side)
-    tracked = foot_turn_tracked(track.toe, pivot, j["knee"], j["ankle"], j["hip"],
-                                j["other_hip"], st.toe_ratio(motion.world), beta)  # fmt: skip
-    usable = np.isfinite(tracked) & (track.confidence >= st.MIN_TRACK_CONFIDENCE)
+    tracked, usable = st.tracked_rotation(motion.image, motion.world, side, track, still)
     return np.where(usable, tracked, landmarks)
 
 

@@ -34,10 +34,11 @@ from kneevision.analysis import (
 )
 from kneevision.errors import KneeVisionError, NoPoseError
 from kneevision.outputs import SUMMARY_SCHEMA_VERSION, atomic_dir, output_dir_for
-from kneevision.pose.forefoot import ForefootTrack
+from kneevision.pose.forefoot import ForefootTrack, track_forefeet
 from kneevision.pose.model import ModelFile
 from kneevision.pose.sequence import PoseSequence
 from kneevision.protocols import Motion, Result
+from kneevision.protocols.seated_twist import still_frames
 from kneevision.settings import Settings
 from kneevision.summary import Summary
 from kneevision.video.source import (
@@ -300,9 +301,6 @@ def forefoot_tracker(
     """What reads a seated twist's forefeet from the clip's pixels (a second decoding pass)."""
 
     def track(motion: Motion) -> dict[str, ForefootTrack] | None:
-        from kneevision.pose.forefoot import track_forefeet
-        from kneevision.protocols.seated_twist import still_frames
-
         frames = (f.image for f in read_source(video, settings.image_fps))
         still = still_frames(motion.time_s)
         return track_forefeet(frames, seq.image, still, mask_model=model,

@@ -117,6 +117,29 @@ def elevation(image: np.ndarray, world: np.ndarray, side: Side) -> float:
     return float(np.nanmedian(beta)) if np.isfinite(beta).any() else 0.0
 
 
+def tracked_rotation(
+    image: np.ndarray,
+    world: np.ndarray,
+    side: Side,
+    track: ForefootTrack,
+    still: slice,
+    elevation_deg: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """θ (deg, + internal) from the tracked toe point alone, and where it is usable.
+
+    The pivot is the still start's ankle–heel midpoint; a frame is usable where θ is
+    finite and the track's confidence reaches :data:`MIN_TRACK_CONFIDENCE`.
+    """
+    j = leg(image, side)
+    beta = elevation(image, world, side) if elevation_deg is None else elevation_deg
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a still start without a foot
+        pivot = np.nanmedian(0.5 * (j["ankle"][still] + j["heel"][still]), axis=0)
+    tracked = foot_turn_tracked(track.toe, pivot, j["knee"], j["ankle"], j["hip"],
+                                j["other_hip"], toe_ratio(world), beta)  # fmt: skip
+    return tracked, np.isfinite(tracked) & (track.confidence >= MIN_TRACK_CONFIDENCE)
+
+
 def rotation_series(
     image: np.ndarray,
     world: np.ndarray,
@@ -159,14 +182,10 @@ def rotation_series(
         if track is None:
             return landmarks
         still = still if still is not None else slice(0, 15)
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a still start without a foot
-            pivot = np.nanmedian(0.5 * (j["ankle"][still] + j["heel"][still]), axis=0)
-        tracked = foot_turn_tracked(track.toe, pivot, j["knee"], j["ankle"], j["hip"],
-                                    j["other_hip"], toe_ratio(world), beta)  # fmt: skip
-        usable = np.isfinite(tracked) & (track.confidence >= MIN_TRACK_CONFIDENCE)
+        tracked, usable = tracked_rotation(image, world, side, track, still, beta)
         # The landmark estimate, shifted onto the tracked one over the still start.
         both = usable[still] & np.isfinite(landmarks[still])
+        t0 = float(np.median(tracked[still][both])) if both.any() else 0.0
         shift = (
             float(np.median(tracked[still][both] - landmarks[still][both])) if both.any() else 0.0
         )
@@ -174,7 +193,7 @@ def rotation_series(
         # Toes turned in, the landmarks follow too: two estimates, averaged. Turned out,
         # the landmarks stop at about 20°: the pixels' alone. Where the track is lost,
         # the landmarks' alone.
-        inward = tracked > (np.median(tracked[still][both]) if both.any() else 0.0)
+        inward = tracked > t0
         blend = np.where(inward & np.isfinite(aligned), 0.5 * (tracked + aligned), tracked)
         return np.where(usable, blend, aligned)
     j = leg(world, side)

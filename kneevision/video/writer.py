@@ -116,8 +116,8 @@ class VideoWriter:
         self._gen = imageio_ffmpeg.write_frames(
             str(self.path),
             out_size,
-            # Converted here by OpenCV (0.3 ms a frame): ffmpeg's own bgr24 → yuv420p
-            # conversion took 1.3 ms, on the cores inference needs.
+            # Converted here by OpenCV, which is cheaper than ffmpeg's own bgr24 →
+            # yuv420p conversion on the cores inference needs.
             pix_fmt_in="yuv420p",
             pix_fmt_out="yuv420p",
             fps=float(fps) if fps and fps > 0 else 30.0,
