@@ -261,11 +261,15 @@ def write_outputs(
 # --- reading an analysis folder back ------------------------------------------------------
 
 
-def stored_settings(summary: dict) -> Settings:
-    """The settings an analysis was made with (names this version does not know dropped)."""
+def stored_settings(summary: dict, *, as_found: bool = True) -> Settings:
+    """The settings an analysis was made with (names this version does not know dropped).
+
+    ``as_found``: with the protocol the analysis found (``auto`` resolved), else as asked.
+    """
     known = {f.name for f in dataclasses.fields(Settings)}
-    stored = {k: v for k, v in summary.get("settings", {}).items() if k in known}
-    return dataclasses.replace(Settings.from_dict(stored), protocol=summary["protocol"])
+    settings = Settings.from_dict({k: v for k, v in summary.get("settings", {}).items()
+                                   if k in known})  # fmt: skip
+    return dataclasses.replace(settings, protocol=summary["protocol"]) if as_found else settings
 
 
 def read_summary(folder: str | Path) -> dict:
@@ -295,6 +299,35 @@ def read_summary(folder: str | Path) -> dict:
     if "protocol" not in summary:
         raise KneeVisionError("summary.json predates protocols (schema 1): analyse again", folder)
     return summary
+
+
+def rescore(folder: str | Path) -> StoredAnalysis:
+    """Evaluate a stored analysis again with this version's protocols, in place (no inference).
+
+    For developers re-scoring renders after a change to the kinematics or a protocol
+    (``kneevision validate --reuse --rescore``): the protocol asked for is run again
+    on ``pose.npz`` (and ``forefoot.npz``), and the result files and ``summary.json``
+    are written anew. Run facts that only the pose pass knew (person switches) are
+    not stored, so their flags are not raised again.
+
+    Raises
+    ------
+    KneeVisionError
+        The folder has no stored landmarks.
+    """
+    folder = Path(folder)
+    stored = load_analysis(folder, reevaluate=False)
+    if stored.pose is None:
+        raise KneeVisionError("no pose.npz to evaluate again", folder)
+    summary = stored.summary
+    settings = stored_settings(summary, as_found=False)
+    inputs = summary["input"]
+    facts = {"decoding": inputs.get("decoding"), "upright_turn": inputs.get("upright_turn"),
+             **summary.get("timing", {})}  # fmt: skip
+    model = ModelFile(summary["model"]["name"], Path(), summary["model"]["sha256"])
+    tracks = read_forefoot(folder)
+    return write_outputs(folder, stored.pose, facts, settings, model, inputs,
+                         forefoot=(lambda motion: tracks) if tracks else None)  # fmt: skip
 
 
 def load_analysis(folder: str | Path, *, reevaluate: bool = True) -> StoredAnalysis:

@@ -147,7 +147,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     table = run_validation(
         Path(args.out), quick=args.quick, protocol=args.protocol, model=args.model,
         workers=args.workers, publish_to=TABLE if args.publish else None, fast=args.fast,
-        renders_dir=args.renders, reuse=args.reuse,
+        renders_dir=args.renders, reuse=args.reuse, rescore=args.rescore,
     )  # fmt: skip
     print(table)
     print(f"✓ {Path(args.out) / 'validity.csv'} and {Path(args.out) / 'validity.md'}")
@@ -213,6 +213,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="rendered clips folder to use and keep (default OUT/renders)")  # fmt: skip
     p.add_argument("--reuse", action="store_true",
                    help="keep analyses already in OUT/analyses (re-score only)")  # fmt: skip
+    p.add_argument("--rescore", action="store_true",
+                   help="with --reuse: evaluate their stored landmarks again with this version "
+                   "(no inference), after a change to the kinematics or a protocol")  # fmt: skip
     p.add_argument("--publish", action="store_true",
                    help="write the measured errors into the package, for summary.json and the "
                    "report (developers)")  # fmt: skip

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kneevision import analysis
 from kneevision.digital_human.clip import TRUTH_SCHEMA, RenderOptions, refresh_truth, render_scene
 from kneevision.digital_human.render import Lighting, Look, PhoneCamera
 from kneevision.kinematics.landmarks import JOINTS, SIDES, leg, midpoint
@@ -249,10 +250,13 @@ NAMED = ("step-down", "ankle")
 
 
 def _analyze(
-    clip: Path, out: Path, model: str, protocol: str, fast: bool = False, reuse: bool = False
-) -> dict:
+    clip: Path, out: Path, model: str, protocol: str, fast: bool = False, reuse: bool = False,
+    rescore: bool = False,
+) -> dict:  # fmt: skip
     done = out / f"{clip.stem}_kneevision" / "summary.json"
     if reuse and done.is_file():  # the same clip analysed before (e.g. to re-score it)
+        if rescore:  # its stored landmarks evaluated by this version's protocols
+            return analysis.rescore(done.parent).summary
         return json.loads(done.read_text())
     # The command a user runs, in its own process: no import of the CLI from below it,
     # and each clip's analysis starts clean (core pinning, caches).
@@ -537,6 +541,7 @@ def run_validation(
     out: Path, *, quick: bool = False, protocol: str | None = None, model: str = "full",
     workers: int = 1, publish_to: Path | None = None, fast: bool = False,
     renders_dir: Path | None = None, reuse: bool = False, cases: list[Case] | None = None,
+    rescore: bool = False,
 ) -> str:  # fmt: skip
     """Render, analyse and compare every case; write the tables; return the Markdown table.
 
@@ -544,6 +549,8 @@ def run_validation(
     ``fast``: analyse with the single-pass pose (``analyze --fast``); ``renders_dir``:
     where the rendered clips are (and are kept for another run), default ``out/renders``;
     ``reuse``: keep analyses already in ``out/analyses`` (re-score without re-running);
+    ``rescore``: with ``reuse``, evaluate their stored landmarks again with this
+    version's protocols (:func:`kneevision.analysis.rescore`) before scoring;
     ``cases``: these instead of :func:`matrix`'s (a study of one factor).
     """
     out = Path(out)
@@ -562,7 +569,7 @@ def run_validation(
     rows, clip_rows = [], []
     for case, clip in zip(cases, clips, strict=True):
         truth = json.loads(clip.with_suffix(".truth.json").read_text())
-        summary = _analyze(clip, analyses, model, truth["protocol"], fast, reuse)
+        summary = _analyze(clip, analyses, model, truth["protocol"], fast, reuse, rescore)
         angles = measured_angles(analyses / f"{clip.stem}_kneevision")
         metric_rows, checks = compare(summary, truth, angles)
         base = {"clip": case.name, "scene": case.scene, "body": case.options.body,

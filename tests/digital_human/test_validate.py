@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 
 import pytest
 
-from kneevision.analysis import load_analysis
+from kneevision.analysis import load_analysis, rescore
 from kneevision.cli import main
 from kneevision.digital_human.body import rest_body
 from kneevision.digital_human.clip import RenderOptions, render_scene
@@ -73,6 +74,22 @@ def test_the_twist_reads_its_forefeet_and_a_reload_reads_the_same(quick):
             assert again.sides[side][m]["value"] == pytest.approx(
                 written["sides"][side][m]["value"],
                 abs=1e-3,  # float32 landmarks on disk
+            )
+
+
+def test_a_rescored_folder_reads_what_the_analysis_wrote(quick, tmp_path):
+    out, _ = quick
+    folder = shutil.copytree(out / "analyses" / "quick-twist_kneevision", tmp_path / "twist")
+    written = json.loads((folder / "summary.json").read_text())
+    (folder / "angles.csv").unlink()
+    rescore(folder)  # the protocol asked for (auto) run again, files rewritten
+    assert (folder / "angles.csv").is_file()
+    again = json.loads((folder / "summary.json").read_text())
+    assert again["protocol"] == written["protocol"] == "seated-twist"
+    for side in ("left", "right"):
+        for m in ("internal_rotation_deg", "external_rotation_deg", "total_rotation_deg"):
+            assert again["sides"][side][m]["value"] == pytest.approx(
+                written["sides"][side][m]["value"], abs=1e-3
             )
 
 
