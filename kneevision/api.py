@@ -296,14 +296,29 @@ def finish_folder(done: StoredAnalysis, settings: Settings) -> dict:
 
 
 def forefoot_tracker(
-    video: Path, seq: PoseSequence, settings: Settings, model: ModelFile, info: VideoInfo
+    video: Path,
+    seq: PoseSequence,
+    settings: Settings,
+    model: ModelFile,
+    info: VideoInfo,
+    progress_factory: ProgressFactory | None = None,
 ) -> ForefootTracker:
-    """What reads a seated twist's forefeet from the clip's pixels (a second decoding pass)."""
+    """What reads a seated twist's forefeet from the clip's pixels (a second decoding pass).
+
+    ``progress_factory``: a bar for that pass, labelled ``<clip> (forefeet)``.
+    """
 
     def track(motion: Motion) -> dict[str, ForefootTrack] | None:
-        frames = (f.image for f in read_source(video, settings.image_fps))
+        bar = progress_factory(len(seq), f"{video.name} (forefeet)") if progress_factory else None
+
+        def decoded() -> Iterator[np.ndarray]:
+            for f in read_source(video, settings.image_fps):
+                if bar is not None:
+                    bar(1)
+                yield f.image
+
         still = still_frames(motion.time_s)
-        return track_forefeet(frames, seq.image, still, mask_model=model,
+        return track_forefeet(decoded(), seq.image, still, mask_model=model,
                               pixel_aspect=info.pixel_aspect)  # fmt: skip
 
     return track
@@ -358,7 +373,7 @@ def analyze_clip(
             "decoding": decoding,
         }
         track = observer.track() if observer is not None else None
-        feet = forefoot_tracker(video, seq, settings, model, info)
+        feet = forefoot_tracker(video, seq, settings, model, info, progress_factory)
         done = write_outputs(
             tmp, seq, facts, settings, model, input_facts, marker_track=track, forefoot=feet
         )

@@ -17,6 +17,7 @@ import os
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,10 +31,11 @@ from kneevision.kinematics.angles import knee_flexion
 from kneevision.kinematics.landmarks import HIPS, LEGS, SIDES, leg
 from kneevision.kinematics.signals import OneEuroFilter
 from kneevision.pipeline import facing_camera, live_labels
+from kneevision.pose.forefoot import ForefootFollower, ForefootTrack, neutral_foot, person_mask
 from kneevision.pose.landmarker import FlipAveragedEstimator, PoseEstimator, PoseFrame
 from kneevision.pose.model import ModelFile
 from kneevision.protocols.quality import TWIST_SETUP
-from kneevision.protocols.seated_twist import rotation_series
+from kneevision.protocols.seated_twist import STILL_SEED_S, neutral, rotation_series
 from kneevision.report.overlay import draw_overlay
 from kneevision.settings import LIVE_DEFAULTS, Settings
 from kneevision.style import WARNING_BGR
@@ -206,6 +208,90 @@ class TwistGuide:
         )
 
 
+class LiveTwist:
+    """The seated twist's rotation θ per leg, live, by the estimator a clip's analysis uses.
+
+    Before calibration: MediaPipe's heel→toe offset (the landmarks alone). At
+    calibration the last :data:`~kneevision.protocols.seated_twist.STILL_SEED_S`
+    seconds are the still start: the forefeet are seeded in the current frame, inside
+    the person's mask (one extra model call), and followed by their pixels from then on
+    (:class:`~kneevision.pose.forefoot.ForefootFollower`). Each frame's θ is
+    :func:`~kneevision.protocols.seated_twist.rotation_series` evaluated on the still
+    start and the frame, so the blend of pixels and landmarks, the fallback where the
+    track is lost and the scale are the clip analysis's (without its 2.5 Hz low-pass,
+    which needs the frames after).
+
+    Parameters
+    ----------
+    model : ModelFile
+        The pose model, for the person mask.
+    pixel_aspect : float
+        The source's pixel aspect (landmark x = frame x × aspect).
+    follow_pixels : bool
+        False: the landmarks alone after calibration too (what the guide read before;
+        ``benchmarks/live_twist.py`` compares the two).
+    """
+
+    def __init__(
+        self, model: ModelFile, pixel_aspect: float = 1.0, *, follow_pixels: bool = True
+    ) -> None:
+        self.model, self.pixel_aspect, self.follow_pixels = model, pixel_aspect, follow_pixels
+        self.history: deque[tuple[float, np.ndarray, np.ndarray]] = deque()
+        self.follower: ForefootFollower | None = None
+        self.still: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+    @staticmethod
+    def _theta(image: np.ndarray, world: np.ndarray, track: dict | None, still: int) -> np.ndarray:
+        """(2, T) θ of both legs; ``still``: how many first rows are the still start."""
+        tracks = track or {}
+        return np.array([rotation_series(image, world, s, "front", track=tracks.get(s),
+                                         still=slice(0, still))
+                         for s in SIDES])  # fmt: skip
+
+    def update(
+        self, time_s: float, frame: np.ndarray, image: np.ndarray, world: np.ndarray
+    ) -> dict[str, float]:
+        """θ of each leg (degrees, + internal) in this frame; NaN where unreadable.
+
+        ``image`` (33, 2) square pixels and ``world`` (33, 3): the frame's (smoothed)
+        landmarks.
+        """
+        self.history.append((time_s, image, world))
+        while self.history and self.history[0][0] < time_s - STILL_SEED_S:
+            self.history.popleft()
+        if self.follower is None or self.still is None:
+            theta = self._theta(image[None], world[None], None, 1)[:, 0]
+            return dict(zip(SIDES, map(float, theta), strict=True))
+        toe, confidence = self.follower.toe(self.follower.step(frame)[None])
+        cal_image, cal_world, cal_toe = self.still
+        track = {s: ForefootTrack(np.vstack([cal_toe[k], toe[0, k] / [1 / self.pixel_aspect, 1]]),
+                                  np.r_[np.ones(len(cal_toe[k])), confidence[0, k]])
+                 for k, s in enumerate(SIDES)}  # fmt: skip
+        both = np.vstack([cal_image, image[None]]), np.vstack([cal_world, world[None]])
+        theta = self._theta(*both, track, len(cal_image))[:, -1]
+        return dict(zip(SIDES, map(float, theta), strict=True))
+
+    def calibrate(self, frame: np.ndarray) -> dict[str, float]:
+        """Take the last still seconds as neutral and seed the forefeet in ``frame``.
+
+        Returns each leg's neutral θ (NaN where a foot is not seen).
+        """
+        times = np.array([t for t, _, _ in self.history])
+        image = np.stack([i for _, i, _ in self.history])
+        world = np.stack([w for _, _, w in self.history])
+        if not self.follow_pixels:
+            theta = self._theta(image, world, None, len(image))
+            return {s: neutral(times, theta[k])[0] for k, s in enumerate(SIDES)}
+        feet = {s: neutral_foot(image, s, self.pixel_aspect) for s in SIDES}
+        self.follower = ForefootFollower(frame, feet, person_mask(frame, self.model))
+        toe = np.array([np.repeat(feet[s][0][None] * [self.pixel_aspect, 1], len(image), 0)
+                        for s in SIDES])  # fmt: skip
+        self.still = (image, world, toe)
+        track = {s: ForefootTrack(toe[k], np.ones(len(image))) for k, s in enumerate(SIDES)}
+        theta = self._theta(image, world, track, len(image))
+        return {s: neutral(times, theta[k])[0] for k, s in enumerate(SIDES)}
+
+
 @dataclass
 class LiveState:
     """What the keys change and what the screen shows."""
@@ -330,6 +416,7 @@ class LiveSession:
         self.reps = RepCounter()
         self.stats = LiveStats()
         self.smoother = OneEuroFilter(min_cutoff=1.5, beta=0.02)
+        self.twist = LiveTwist(model, info.pixel_aspect)
         self.frames: list[PoseFrame] = []
         self.times: list[float] = []
         self.jumps = 0
@@ -370,6 +457,15 @@ class LiveSession:
         """The frame with the legs, live numbers, warnings, reps, fps/latency and hints."""
         sm = self.smoother(frame.time_s, np.concatenate([pf.image, pf.world], axis=1))
         img_pts, wld_pts = sm[:, :2].copy(), sm[:, 2:]
+        # The same estimator as a clip's analysis, for a camera in front (the guide's
+        # set-up); with the guide, calibration seeds the forefeet's pixels.
+        theta = self.twist.update(frame.time_s, frame.image, img_pts.copy(), wld_pts)
+        if self.state.calibrate_requested:
+            self.state.calibrate_requested = False
+            if self.guide is not None:
+                self.guide.calibrate(self.twist.calibrate(frame.image))
+        if self.guide is not None:
+            self.guide.update(theta)
         image = frame.image
         w = image.shape[1]
         if self.state.mirror:
@@ -383,20 +479,10 @@ class LiveSession:
             j = leg(wld_pts, side)
             flexion[side] = float(knee_flexion(j["hip"], j["knee"], j["ankle"]))
         self.reps.update(flexion)
-        # The same estimator as a clip's analysis, for a camera in front (the guide's set-up).
-        theta = {
-            s: float(rotation_series(img_pts[None], wld_pts[None], s, "front")[0]) for s in SIDES
-        }
         for side in SIDES:
             tag = "L" if side == "left" else "R"
             v = theta[side] - (self.guide.neutral.get(side, 0.0) if self.guide else 0.0)
             labels[side].append(f"{tag} rot {v:+5.1f}" if math.isfinite(v) else f"{tag} rot  --")
-        if self.state.calibrate_requested:
-            self.state.calibrate_requested = False
-            if self.guide is not None:
-                self.guide.calibrate(theta)
-        if self.guide is not None:
-            self.guide.update(theta)
         draw_overlay(image, img_pts, labels, warn, self.info.pixel_aspect)
         self._hud(image, pf, warn)
         return image

@@ -18,7 +18,7 @@ from tests.helpers import SHARED_SAMPLES, check_summary
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 #: Fixtures that run pose inference once for the session: a test using one is slow.
-SLOW_FIXTURES = frozenset({"all_clips_analyzed"})
+SLOW_FIXTURES = frozenset({"all_clips_analyzed", "quick_validation"})
 
 
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects
@@ -55,3 +55,13 @@ def all_clips_analyzed(tmp_path_factory, shared_samples) -> Path:
 def validate_summary():
     """``validate_summary(path)``: see :func:`check_summary`."""
     return check_summary
+
+
+@pytest.fixture(scope="session")
+def quick_validation(tmp_path_factory) -> tuple[Path, str]:
+    """``kneevision validate --quick`` once for the session (three small rendered clips,
+    analysed): its output folder and Markdown table."""
+    from kneevision.digital_human.validate import run_validation
+
+    out = tmp_path_factory.mktemp("validate")
+    return out, run_validation(out, quick=True)

@@ -14,8 +14,12 @@ foot's image length of their median); its confidence is the share that agree. A
 disc that loses its features stays lost: the caller falls back to the landmark
 estimate there.
 
-Frames are streamed once; only the still start before the seed frame is kept (it is
-tracked backwards from the seed frame). Measured on 9 rendered front-view twist clips
+One tracker, :class:`ForefootFollower`, serves a clip (:func:`track_forefeet`: frames
+streamed once; only the still start before the seed frame is kept, and tracked
+backwards from it) and the live guided twist test (seeded at calibration, stepped as
+frames arrive). All discs of both feet move in one forward and one backward
+optical-flow call a frame: on a 184-frame 960×540 render the pass (mask call included)
+took 0.9 s of CPU, against 2.4 s with a call per disc, for the same points. Measured on 9 rendered front-view twist clips
 (18 legs) with :func:`kneevision.kinematics.angles.foot_turn_tracked`: IR, ER and total
 range within 0.6 / 1.0 / 1.2° (median), 2.3 / 3.4 / 4.8° (p95), against 1.6 / 3.2 / 3.3°
 and 4.7 / 9.1 / 7.6° from the landmarks (README, seated twist).
@@ -112,25 +116,17 @@ def _corners(gray: np.ndarray, region: np.ndarray) -> np.ndarray:
 class _Disc:
     """One seed disc's features, carrying a point from frame to frame."""
 
-    def __init__(self, gray: np.ndarray, features: np.ndarray, point: np.ndarray) -> None:
-        self.features, self.point, self.previous = features, point.astype(float), gray
+    def __init__(self, features: np.ndarray, point: np.ndarray) -> None:
+        self.features, self.point = features, point.astype(float)
         self.alive = len(features) >= MIN_FEATURES
 
     def copy(self) -> _Disc:
-        other = _Disc(self.previous, self.features.copy(), self.point.copy())
+        other = _Disc(self.features.copy(), self.point.copy())
         other.alive = self.alive
         return other
 
-    def step(self, gray: np.ndarray) -> np.ndarray | None:
-        """The carried point in ``gray`` (None once lost)."""
-        if not self.alive:
-            return None
-        p = self.features
-        q, ok1, _ = cv2.calcOpticalFlowPyrLK(self.previous, gray, p, None, **_LK)
-        back, ok2, _ = cv2.calcOpticalFlowPyrLK(gray, self.previous, q, None, **_LK)
-        ok = (
-            (ok1[:, 0] == 1) & (ok2[:, 0] == 1) & (np.linalg.norm((back - p)[:, 0], axis=1) < FB_PX)
-        )
+    def move(self, p: np.ndarray, q: np.ndarray, ok: np.ndarray) -> np.ndarray | None:
+        """Carry the point by the rigid motion of features ``p`` → ``q`` (None once lost)."""
         fit = None
         if ok.sum() >= MIN_FEATURES:
             fit, inliers = cv2.estimateAffinePartial2D(
@@ -147,7 +143,7 @@ class _Disc:
         centre = p[ok][inliers, 0].mean(axis=0)
         shift = fit[:, :2] @ centre + fit[:, 2] - rot @ centre
         self.point = rot @ self.point + shift
-        self.features, self.previous = q[np.flatnonzero(ok)[inliers]], gray
+        self.features = q[np.flatnonzero(ok)[inliers]]
         return self.point.copy()
 
 
@@ -163,8 +159,95 @@ def _discs(
         region[: max(0, int(ankle[1])), :] = 0  # the foot is below the ankle
         if mask is not None:
             region &= mask  # no floor texture: it would stay put while the foot turns
-        discs.append(_Disc(gray, _corners(gray, region), toe))
+        discs.append(_Disc(_corners(gray, region), toe))
     return discs
+
+
+def _gray(frame: np.ndarray) -> np.ndarray:
+    return frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+
+
+class ForefootFollower:
+    """Both forefeet followed frame by frame from a seed frame where the feet point ahead.
+
+    What a clip's pass (:func:`track_forefeet`) and the live guided twist test both
+    run. Every disc of both feet moves in one forward and one backward optical-flow
+    call per frame.
+
+    Parameters
+    ----------
+    frame : ndarray (H, W, 3) BGR or (H, W) grey
+        The seed frame.
+    neutral : dict
+        Side → ``(toe, ankle)``: the neutral toe and ankle in the seed frame's pixels.
+        A side left out, or with a non-finite point, is not followed.
+    mask : ndarray (H, W) uint8, optional
+        The person's mask (:func:`person_mask`): seeds only on the person.
+    """
+
+    def __init__(
+        self,
+        frame: np.ndarray,
+        neutral: dict[str, tuple[np.ndarray, np.ndarray]],
+        mask: NDArray[np.uint8] | None = None,
+    ) -> None:
+        self.previous = _gray(frame)
+        self.discs: dict[str, list[_Disc]] = {}
+        self.foot: dict[str, float] = {}
+        for s in _SIDES:
+            toe, ankle = (np.asarray(v, float) for v in neutral.get(s, (np.nan, np.nan)))
+            ok = np.isfinite(toe).all() and np.isfinite(ankle).all()
+            self.discs[s] = _discs(self.previous, toe, ankle, mask) if ok else []
+            self.foot[s] = float(np.linalg.norm(toe - ankle)) if ok else np.nan
+        self.seed_points = self._points()
+
+    def copy(self) -> ForefootFollower:
+        """An independent follower from the same state (to follow the frames before the seed)."""
+        other = object.__new__(ForefootFollower)
+        other.previous, other.foot = self.previous, dict(self.foot)
+        other.discs = {s: [d.copy() for d in ds] for s, ds in self.discs.items()}
+        other.seed_points = self.seed_points
+        return other
+
+    def _points(self) -> FloatArray:
+        points = np.full((len(_SIDES), len(SEED_CENTRES), 2), np.nan)
+        for k, s in enumerate(_SIDES):
+            for m, d in enumerate(self.discs[s]):
+                if d.alive:
+                    points[k, m] = d.point
+        return points
+
+    def step(self, frame: np.ndarray) -> FloatArray:
+        """The seed discs' carried points in ``frame``: (2 sides, discs, 2), NaN where lost."""
+        gray = _gray(frame)
+        alive = [d for s in _SIDES for d in self.discs[s] if d.alive]
+        if alive:
+            p = np.concatenate([d.features for d in alive])
+            q, ok1, _ = cv2.calcOpticalFlowPyrLK(self.previous, gray, p, None, **_LK)
+            back, ok2, _ = cv2.calcOpticalFlowPyrLK(gray, self.previous, q, None, **_LK)
+            ok = (ok1[:, 0] == 1) & (ok2[:, 0] == 1)
+            ok &= np.linalg.norm((back - p)[:, 0], axis=1) < FB_PX
+            start = 0
+            for d in alive:
+                n = len(d.features)
+                d.move(p[start : start + n], q[start : start + n], ok[start : start + n])
+                start += n
+        self.previous = gray
+        return self._points()
+
+    def toe(self, points: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Each foot's toe from its discs' points (..., 2, discs, 2), and the agreeing share.
+
+        The toe is the mean of the discs within :data:`AGREE` of the foot's length of
+        their median; the share is what :attr:`ForefootTrack.confidence` holds.
+        """
+        foot = np.array([self.foot[s] for s in _SIDES])[:, None]
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames: lost
+            median = np.nanmedian(points, axis=-2)
+            agree = np.linalg.norm(points - median[..., None, :], axis=-1) < AGREE * foot
+            toe = np.nanmean(np.where(agree[..., None], points, np.nan), axis=-2)
+        return toe, agree.sum(axis=-1) / len(SEED_CENTRES)
 
 
 def track_forefeet(
@@ -203,59 +286,43 @@ def track_forefeet(
         raise ValueError("the still start has no frames")
     seed = int(idx[len(idx) // 2])
     scale = np.array([1.0 / pixel_aspect, 1.0])
-    neutral = {
-        s: {
-            j: np.nanmedian(image[idx, INDEX[f"{s}_{j}"]], axis=0) * scale
-            for j in ("foot_index", "ankle")
-        }
-        for s in _SIDES
-    }
+    neutral = {s: neutral_foot(image[idx], s, pixel_aspect) for s in _SIDES}
     points = np.full((n, len(_SIDES), len(SEED_CENTRES), 2), np.nan)
     before: list[np.ndarray] = []
-    discs: dict[str, list[_Disc]] = {}
-    i = -1
+    follower: ForefootFollower | None = None
     for i, frame in enumerate(frames):
         if i >= n:
             break
-        gray = frame if frame.ndim == 2 else cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         if i < seed:
-            before.append(gray)
-            continue
-        if i == seed:
+            before.append(_gray(frame))
+        elif i == seed:
             mask = person_mask(frame, mask_model) if mask_model is not None else None
-            for k, s in enumerate(_SIDES):
-                toe, ankle = neutral[s]["foot_index"], neutral[s]["ankle"]
-                if not (np.isfinite(toe).all() and np.isfinite(ankle).all()):
-                    discs[s] = []
-                    continue
-                discs[s] = _discs(gray, toe, ankle, mask)
-                for m, d in enumerate(discs[s]):
-                    if d.alive:  # the seed frame's toe is the neutral toe, where tracked
-                        points[i, k, m] = toe
-                backward = [d.copy() for d in discs[s]]
-                for j in range(seed - 1, -1, -1):  # the still start, back from the seed
-                    for m, d in enumerate(backward):
-                        p = d.step(before[j])
-                        if p is not None:
-                            points[j, k, m] = p
+            follower = ForefootFollower(frame, neutral, mask)
+            points[i] = follower.seed_points
+            backward = follower.copy()
+            for j in range(seed - 1, -1, -1):  # the still start, back from the seed
+                points[j] = backward.step(before[j])
             before = []
-            continue
-        for k, s in enumerate(_SIDES):
-            for m, d in enumerate(discs.get(s, [])):
-                p = d.step(gray)
-                if p is not None:
-                    points[i, k, m] = p
-    out = {}
-    for k, s in enumerate(_SIDES):
-        p = points[:, k]
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN frames: lost
-            median = np.nanmedian(p, axis=1)
-            foot = np.linalg.norm(neutral[s]["foot_index"] - neutral[s]["ankle"])
-            agree = np.linalg.norm(p - median[:, None], axis=-1) < AGREE * foot
-            toe = np.nanmean(np.where(agree[..., None], p, np.nan), axis=1)
-        out[s] = ForefootTrack(toe / scale, agree.sum(axis=1) / len(SEED_CENTRES))
-    return out
+        elif follower is not None:
+            points[i] = follower.step(frame)
+    if follower is None:  # the clip ended before the seed frame: nothing followed
+        return {s: ForefootTrack(np.full((n, 2), np.nan), np.zeros(n)) for s in _SIDES}
+    toe, confidence = follower.toe(points)
+    return {s: ForefootTrack(toe[:, k] / scale, confidence[:, k]) for k, s in enumerate(_SIDES)}
 
 
-__all__ = ["ForefootTrack", "person_mask", "track_forefeet"]
+def neutral_foot(
+    image: FloatArray, side: str, pixel_aspect: float = 1.0
+) -> tuple[FloatArray, FloatArray]:
+    """A foot's neutral toe and ankle in frame pixels: the median over still frames.
+
+    ``image``: image landmarks (T, 33, 2) of the still frames, square pixels.
+    """
+    scale = np.array([1.0 / pixel_aspect, 1.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a foot never seen: NaN
+        return tuple(np.nanmedian(image[:, INDEX[f"{side}_{j}"]], axis=0) * scale
+                     for j in ("foot_index", "ankle"))  # fmt: skip
+
+
+__all__ = ["ForefootFollower", "ForefootTrack", "neutral_foot", "person_mask", "track_forefeet"]

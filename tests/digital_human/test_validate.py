@@ -18,17 +18,15 @@ from kneevision.digital_human.body import rest_body
 from kneevision.digital_human.clip import RenderOptions, render_scene
 from kneevision.digital_human.render import PhoneCamera
 from kneevision.digital_human.scenes import SCENES
-from kneevision.digital_human.validate import compare, run_validation
+from kneevision.digital_human.validate import compare
 
 pytestmark = pytest.mark.slow
 SMALL = {"width": 640, "height": 360, "fps": 15.0}
 
 
-@pytest.fixture(scope="module")
-def quick(tmp_path_factory):
-    out = tmp_path_factory.mktemp("validate")
-    table = run_validation(out, quick=True)
-    return out, table
+@pytest.fixture
+def quick(quick_validation):
+    return quick_validation
 
 
 def test_quick_validation_finds_each_clip_as_rendered(quick):

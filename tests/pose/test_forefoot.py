@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from kneevision.pose.forefoot import track_forefeet
+from kneevision.pose.forefoot import ForefootFollower, neutral_foot, track_forefeet
 from kneevision.pose.sequence import INDEX, N_LANDMARKS
 
 PIVOT = {"left": np.array([220.0, 120.0]), "right": np.array([100.0, 120.0])}
@@ -58,6 +58,20 @@ def test_tracked_toe_follows_the_turning_foot():
         err = np.linalg.norm(track.toe - truth[side], axis=1)
         assert np.all(track.confidence == 1.0), side
         assert np.nanmax(err) < 1.5, (side, np.nanmax(err))
+
+
+def test_the_live_follower_reads_what_the_clip_pass_reads():
+    """Seeded in one frame and stepped frame by frame (the live guide), the follower gives
+    the clip pass's toe from that frame on: they are one tracker."""
+    frames, image, truth = _clip()
+    clip = track_forefeet(iter(frames), image, slice(0, 15))  # seeded in frame 7
+    neutral = {s: neutral_foot(image[:15], s) for s in PIVOT}
+    follower = ForefootFollower(frames[7], neutral)
+    toe, share = follower.toe(np.array([follower.step(f) for f in frames[8:]]))
+    for k, side in enumerate(("left", "right")):
+        np.testing.assert_array_equal(toe[:, k], clip[side].toe[8:])
+        np.testing.assert_array_equal(share[:, k], clip[side].confidence[8:])
+        assert np.max(np.linalg.norm(toe[:, k] - truth[side][8:], axis=1)) < 1.5
 
 
 def test_pixel_aspect_is_undone_and_redone():
