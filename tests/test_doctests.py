@@ -9,7 +9,13 @@ import pytest
 
 
 @pytest.mark.parametrize(
-    "module", ["kneevision.kinematics.angles", "kneevision.metrics", "kneevision.api"]
+    "module",
+    [
+        "kneevision.kinematics.angles",
+        "kneevision.kinematics.flexion",
+        "kneevision.metrics",
+        "kneevision.api",
+    ],
 )
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)

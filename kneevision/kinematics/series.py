@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from kneevision.kinematics.angles import (
     _unit,
@@ -18,6 +18,7 @@ from kneevision.kinematics.angles import (
     knee_flexion,
     knee_flexion_foreshortened,
 )
+from kneevision.kinematics.flexion import side_knee_flexion
 from kneevision.kinematics.landmarks import SIDES, leg, pair
 from kneevision.kinematics.signals import fill_gaps, lowpass, mask_low_visibility
 
@@ -185,7 +186,8 @@ def frame_angles(
     world : ndarray, shape (T, 33, 3)
         Cleaned world landmarks (metres).
     view : {"front", "side", "oblique", "unknown"}
-        From a side view knee flexion is measured in the image plane (2-D); from
+        From a side view knee flexion is measured in the image plane (2-D, times
+        :data:`~kneevision.kinematics.flexion.SIDE_FLEXION_GAIN`); from
         the front, when the clip has standing frames, from the foreshortening of
         thigh and shank against their standing lengths
         (:func:`~kneevision.kinematics.angles.knee_flexion_foreshortened`);
@@ -201,8 +203,13 @@ def frame_angles(
     out: dict[str, FloatArray] = {}
     for side in SIDES:
         img, wld = leg(image, side), leg(world, side)
-        src = img if view == "side" else wld
-        out[f"{side}_knee_flexion_deg"] = knee_flexion(src["hip"], src["knee"], src["ankle"])
+        if view == "side":
+            # The model's hip sits in front of the joint centre: the plain angle reads ~0.93×.
+            out[f"{side}_knee_flexion_deg"] = side_knee_flexion(
+                img["hip"], img["knee"], img["ankle"]
+            )
+        else:
+            out[f"{side}_knee_flexion_deg"] = knee_flexion(wld["hip"], wld["knee"], wld["ankle"])
         ref = standing_lengths(img, wld) if view == "front" else None
         if ref is not None:
             # From the front the 3-D depth is weak (rendered squats read 31° at a true 70°):
@@ -213,4 +220,83 @@ def frame_angles(
     for side in SIDES:
         img = leg(image, side)
         out[f"{side}_fppa_deg"] = fppa(img["hip"], img["knee"], img["ankle"], img["other_hip"])
+    return out
+
+
+#: Shoulder and hip lines this wide against the trunk (image) tell which way the body faces.
+FACING_MIN_RATIO = 0.3
+#: The body turns round no faster than this: a quicker reversal is the model's relabelling.
+MIN_TURN_S = 0.5
+
+
+def facing_sign(image: FloatArray, min_ratio: float = FACING_MIN_RATIO) -> FloatArray:
+    """Which way the labels say the body faces, per frame: +1, −1, or 0 when unclear.
+
+    The sign of the left-minus-right image x of the shoulders plus the hips (+1: the
+    person's left on the image right, i.e. facing the camera in an unmirrored clip), or
+    0 when that width is under ``min_ratio`` of the trunk length (side-on, or missing).
+    """
+    ls, rs, lh, rh = (image[:, i] for i in (*pair("shoulder"), *pair("hip")))
+    across = (ls[:, 0] - rs[:, 0]) + (lh[:, 0] - rh[:, 0])
+    trunk = np.linalg.norm((ls + rs) / 2 - (lh + rh) / 2, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = across / (2 * trunk)
+        return np.where(np.isfinite(r) & (np.abs(r) >= min_ratio), np.sign(r), 0.0)
+
+
+def facing_flips(
+    time_s: FloatArray, image: FloatArray, min_turn_s: float = MIN_TURN_S
+) -> NDArray[np.bool_]:
+    """Frames whose left/right labels the pose model flipped (front/back confusion).
+
+    Seen from the front, MediaPipe sometimes takes the body for its back for a stretch
+    of frames and exchanges every left and right label at once (rendered single-leg
+    squats and step-downs: while standing; correct again at depth). A body cannot turn
+    round within ``min_turn_s``, so an abrupt reversal of :func:`facing_sign` is a
+    relabelling. The stretch kept as right is the one the labels hold in the deepest
+    fifth of the clip (lowest hips), where bent knees leave the least doubt about the
+    facing; the other frames are returned as flipped. No abrupt reversal: none flipped.
+
+    Parameters
+    ----------
+    time_s : ndarray, shape (T,)
+    image : ndarray, shape (T, 33, 2)
+        Raw image landmarks (before filtering, which would blend the two labellings).
+
+    Returns
+    -------
+    ndarray of bool, shape (T,)
+    """
+    o = facing_sign(image)
+    sure = np.flatnonzero(o != 0)
+    none = np.zeros(len(o), dtype=bool)
+    if sure.size < 2:
+        return none
+    a, b = sure[:-1], sure[1:]
+    if not ((o[a] != o[b]) & (time_s[b] - time_s[a] <= min_turn_s)).any():
+        return none
+    # Unclear frames take the labelling of the nearest clear frame.
+    k = np.clip(np.searchsorted(sure, np.arange(len(o))), 1, sure.size - 1)
+    before, after = sure[k - 1], sure[k]
+    near = np.where(np.arange(len(o)) - before <= after - np.arange(len(o)), before, after)
+    filled = o[near]
+    hip_y = (image[:, pair("hip")[0], 1] + image[:, pair("hip")[1], 1]) / 2
+    deep = (o != 0) & (hip_y >= np.nanpercentile(hip_y[o != 0], 80))
+    keep = 1.0 if o[deep].sum() >= 0 else -1.0
+    return filled != keep
+
+
+def relabel(points: FloatArray, flipped: NDArray[np.bool_], permutation: ArrayLike) -> FloatArray:
+    """Exchange left and right landmarks on the ``flipped`` frames.
+
+    Parameters
+    ----------
+    points : ndarray, shape (T, 33, ...)
+        Image or world landmarks, or visibility (T, 33).
+    flipped : ndarray of bool, shape (T,)
+    permutation : array_like of int, shape (33,)
+        Index of each landmark's left/right twin (``pose.sequence.MIRROR_PERMUTATION``).
+    """
+    out = np.array(points, copy=True)
+    out[flipped] = out[flipped][:, np.asarray(permutation)]
     return out

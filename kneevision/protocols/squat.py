@@ -18,6 +18,7 @@ from kneevision.kinematics.angles import (
 )
 from kneevision.kinematics.landmarks import JOINTS, SIDES, leg
 from kneevision.kinematics.reps import Rep, segment_reps
+from kneevision.kinematics.series import facing_flips
 from kneevision.protocols.base import (
     Motion,
     Options,
@@ -212,6 +213,16 @@ def squat_flags(motion: Motion, reps: list[Rep], fppa_unreadable: int) -> list[d
                 "oblique_view",
                 f"the camera is neither square to the front nor to the side ({motion.view}); "
                 "valgus and depth are not reported reliably",
+            )
+        )
+    flipped = facing_flips(motion.time_s, motion.raw_image) if motion.view == "front" else None
+    if flipped is not None and flipped.any():
+        flags.append(
+            flag(
+                "leg_swap_suspected",
+                f"on {int(flipped.sum())} of {len(motion)} frames the pose model took the body "
+                "for its back and exchanged every left and right label: per-leg figures mix "
+                "the two legs there",
             )
         )
     if fppa_unreadable:

@@ -16,6 +16,7 @@ from kneevision.kinematics import (
     knee_flexion,
     leg,
 )
+from kneevision.kinematics.flexion import SIDE_FLEXION_GAIN
 from kneevision.protocols import Options, prepare, run
 from kneevision.protocols.seated_twist import merge
 
@@ -99,7 +100,9 @@ def test_squat_side_view_depth_only_near_leg():
     assert "wrong_view" in r.flag_codes()
     near = [s for s in SIDES if np.isfinite(r.sides[s]["peak_knee_flexion_deg"]["value"])]
     assert len(near) == 1  # the far leg is not reported from the side
-    assert abs(r.sides[near[0]]["peak_knee_flexion_deg"]["value"] - 90.0) < 2.0
+    # Exact joint centres here; the gain corrects MediaPipe's hip, in front of the joint.
+    expected = SIDE_FLEXION_GAIN * 90.0
+    assert abs(r.sides[near[0]]["peak_knee_flexion_deg"]["value"] - expected) < 2.0
     assert all(math.isnan(x["peak_fppa_deg"]) for x in r.reps)
 
 
