@@ -25,12 +25,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from kneevision.analysis import write_outputs
-from kneevision.errors import KneeVisionError
+from kneevision.analysis import StoredAnalysis, write_outputs
+from kneevision.errors import KneeVisionError, NoPoseError
 from kneevision.kinematics.angles import knee_flexion
 from kneevision.kinematics.landmarks import HIPS, LEGS, SIDES, leg
 from kneevision.kinematics.signals import OneEuroFilter
-from kneevision.pipeline import facing_camera, live_labels
+from kneevision.pipeline import facing_camera, live_labels, sequence_from_frames
 from kneevision.pose.forefoot import ForefootFollower, ForefootTrack, neutral_foot, person_mask
 from kneevision.pose.landmarker import FlipAveragedEstimator, PoseEstimator, PoseFrame
 from kneevision.pose.model import ModelFile
@@ -161,13 +161,18 @@ class RepCounter:
 
 @dataclass
 class TwistGuide:
-    """Seated twist guided mode: calibrate, then twist in and out, left then right."""
+    """Seated twist guided mode: calibrate, then twist in and out, left then right.
+
+    A prompted twist is done once the leg has turned at least ``threshold_deg`` that
+    way and come back half-way to neutral: the person's own end of range, however
+    small (a leg lacking internal rotation may not reach the usual 10–20°).
+    """
 
     neutral: dict[str, float] = field(default_factory=dict)
     ir: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SIDES, 0.0))
     er: dict[str, float] = field(default_factory=lambda: dict.fromkeys(SIDES, 0.0))
     step: int = 0  # 0 calibrate, then (leg, direction) pairs, then done
-    threshold_deg: float = 8.0
+    threshold_deg: float = 3.0
 
     STEPS = (("left", "in"), ("left", "out"), ("right", "in"), ("right", "out"))
 
@@ -181,14 +186,16 @@ class TwistGuide:
         """Track the range since calibration and move on once the prompted twist is done."""
         if not self.neutral:
             return
+        rel = {}
         for s, v in theta.items():
             if math.isfinite(v) and s in self.neutral:
-                rel = v - self.neutral[s]
-                self.ir[s], self.er[s] = max(self.ir[s], rel), max(self.er[s], -rel)
+                rel[s] = v - self.neutral[s]
+                self.ir[s], self.er[s] = max(self.ir[s], rel[s]), max(self.er[s], -rel[s])
         if 1 <= self.step <= len(self.STEPS):
             side, direction = self.STEPS[self.step - 1]
             reached = self.ir[side] if direction == "in" else self.er[side]
-            if reached >= self.threshold_deg:
+            now = rel.get(side, math.nan) * (1 if direction == "in" else -1)
+            if reached >= self.threshold_deg and now <= reached / 2:
                 self.step += 1
 
     def prompt(self) -> str:
@@ -239,6 +246,9 @@ class LiveTwist:
         self.history: deque[tuple[float, np.ndarray, np.ndarray]] = deque()
         self.follower: ForefootFollower | None = None
         self.still: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        # The toe points (square pixels) and agreeing shares since the still start.
+        self.toes: list[np.ndarray] = []
+        self.shares: list[np.ndarray] = []
 
     @staticmethod
     def _theta(image: np.ndarray, world: np.ndarray, track: dict | None, still: int) -> np.ndarray:
@@ -263,13 +273,27 @@ class LiveTwist:
             theta = self._theta(image[None], world[None], None, 1)[:, 0]
             return dict(zip(SIDES, map(float, theta), strict=True))
         toe, confidence = self.follower.toe(self.follower.step(frame)[None])
+        toe = toe[0] * [self.pixel_aspect, 1]  # frame → square pixels, as the landmarks
+        self.toes.append(toe)
+        self.shares.append(confidence[0])
         cal_image, cal_world, cal_toe = self.still
-        track = {s: ForefootTrack(np.vstack([cal_toe[k], toe[0, k] / [1 / self.pixel_aspect, 1]]),
+        track = {s: ForefootTrack(np.vstack([cal_toe[k], toe[k]]),
                                   np.r_[np.ones(len(cal_toe[k])), confidence[0, k]])
                  for k, s in enumerate(SIDES)}  # fmt: skip
         both = np.vstack([cal_image, image[None]]), np.vstack([cal_world, world[None]])
         theta = self._theta(*both, track, len(cal_image))[:, -1]
         return dict(zip(SIDES, map(float, theta), strict=True))
+
+    def tracks(self) -> dict[str, ForefootTrack] | None:
+        """The forefeet's toe points from the still start on (None before a calibration).
+
+        One row per frame from the first of the still start: what a clip's
+        :func:`~kneevision.pose.forefoot.track_forefeet` gives, for the session's analysis.
+        """
+        if self.follower is None:
+            return None
+        toes, shares = np.array(self.toes), np.array(self.shares)
+        return {s: ForefootTrack(toes[:, k], shares[:, k]) for k, s in enumerate(SIDES)}
 
     def calibrate(self, frame: np.ndarray) -> dict[str, float]:
         """Take the last still seconds as neutral and seed the forefeet in ``frame``.
@@ -287,6 +311,7 @@ class LiveTwist:
         toe = np.array([np.repeat(feet[s][0][None] * [self.pixel_aspect, 1], len(image), 0)
                         for s in SIDES])  # fmt: skip
         self.still = (image, world, toe)
+        self.toes, self.shares = list(toe.transpose(1, 0, 2)), [np.ones(2)] * len(image)
         track = {s: ForefootTrack(toe[k], np.ones(len(image))) for k, s in enumerate(SIDES)}
         theta = self._theta(image, world, track, len(image))
         return {s: neutral(times, theta[k])[0] for k, s in enumerate(SIDES)}
@@ -417,6 +442,7 @@ class LiveSession:
         self.stats = LiveStats()
         self.smoother = OneEuroFilter(min_cutoff=1.5, beta=0.02)
         self.twist = LiveTwist(model, info.pixel_aspect)
+        self.test_start = 0  # first frame of the guided test (its last calibration)
         self.frames: list[PoseFrame] = []
         self.times: list[float] = []
         self.jumps = 0
@@ -464,6 +490,8 @@ class LiveSession:
             self.state.calibrate_requested = False
             if self.guide is not None:
                 self.guide.calibrate(self.twist.calibrate(frame.image))
+                # The session's analysis starts at the still start, as a clip's does.
+                self.test_start = len(self.frames) - len(self.twist.history)
         if self.guide is not None:
             self.guide.update(theta)
         image = frame.image
@@ -563,6 +591,48 @@ def no_display_error() -> KneeVisionError:
     )
 
 
+def write_session(
+    session: LiveSession, folder: Path, *, label: str, elapsed_s: float, settings: Settings
+) -> StoredAnalysis:
+    """Analyse a finished live session like a clip, into ``folder``.
+
+    A guided seated twist is analysed from its (last) calibration on, with the forefeet
+    its guide followed, so the saved result reads what the guide read, low-passed as a
+    clip's is.
+
+    Raises
+    ------
+    NoPoseError
+        Nobody was seen.
+    """
+    info, model = session.info, session.model
+    start = session.test_start
+    tracks = session.twist.tracks() if session.guide is not None else None
+    seq = sequence_from_frames(session.frames[start:], session.times[start:], info, model)
+    seq.meta["source"] = label
+    if seq.frames_with_pose == 0:
+        raise NoPoseError("no person was seen during the session", label)
+    facts = {
+        "seconds": elapsed_s,
+        "fps": len(seq) / elapsed_s if elapsed_s > 0 else None,
+        "person_jumps": session.jumps,
+        "multi_person_tracking": session.multi,
+    }
+    input_facts = {
+        "path": label,
+        "sha256": None,
+        **{k: v for k, v in info.to_dict().items() if k != "path"},
+        "frames_decoded": len(seq),
+        "live": {
+            **session.stats.summary(),
+            "captured": session.capture.captured,
+            "dropped": session.capture.dropped,
+        },
+    }
+    return write_outputs(folder, seq, facts, settings, model, input_facts,
+                         forefoot=(lambda motion: tracks) if tracks else None)  # fmt: skip
+
+
 def run_live(
     model: ModelFile,
     settings: Settings | None = None,
@@ -613,9 +683,7 @@ def run_live(
     import shutil
 
     from kneevision.api import check_exports, finish_folder
-    from kneevision.errors import NoPoseError
     from kneevision.outputs import atomic_dir, atomic_file
-    from kneevision.pipeline import sequence_from_frames
 
     settings = settings or Settings.from_dict(LIVE_DEFAULTS)
     check_exports(settings)
@@ -664,29 +732,8 @@ def run_live(
             if show is not None:
                 cv2.destroyAllWindows()
         elapsed = time.monotonic() - started
-        seq = sequence_from_frames(session.frames, session.times, info, model)
-        seq.meta["source"] = label
-        if seq.frames_with_pose == 0:
-            raise NoPoseError("no person was seen during the session", label)
-        facts = {
-            "seconds": elapsed,
-            "fps": len(seq) / elapsed if elapsed > 0 else None,
-            "person_jumps": session.jumps,
-            "multi_person_tracking": session.multi,
-        }
         settings = dataclasses.replace(settings, model=model.name, overlay=writer is not None)
-        input_facts = {
-            "path": label,
-            "sha256": None,
-            **{k: v for k, v in info.to_dict().items() if k != "path"},
-            "frames_decoded": len(seq),
-            "live": {
-                **session.stats.summary(),
-                "captured": session.capture.captured,
-                "dropped": session.capture.dropped,
-            },
-        }
-        done = write_outputs(tmp, seq, facts, settings, model, input_facts)
+        done = write_session(session, tmp, label=label, elapsed_s=elapsed, settings=settings)
         summary = finish_folder(done, settings)
     if record is not None and (final / "overlay.mp4").is_file():
         with atomic_file(record) as tmp:

@@ -23,6 +23,7 @@ from kneevision.live import (
     TwistGuide,
     handle_key,
     paced,
+    write_session,
 )
 from kneevision.pose import resolve_model
 from kneevision.settings import LIVE_DEFAULTS, Settings
@@ -110,17 +111,19 @@ def test_twist_guide_walks_through_both_legs():
     for side, rel, expect in (
         ("left", +15, "left leg: twist the foot outward"),
         ("left", -25, "right leg: twist the foot inward"),
-        ("right", +20, "right leg: twist the foot outward"),
+        ("right", +5, "right leg: twist the foot outward"),  # a small IR is an IR too
         ("right", -30, "IR left 15°"),
     ):
         theta = {"left": 2.0, "right": -1.0}
         theta[side] += rel
         g.update(theta)
+        assert not g.prompt().startswith(expect)  # still turning: not done yet
+        g.update({"left": 2.0, "right": -1.0})  # back to neutral: that twist is done
         assert g.prompt().startswith(expect), g.prompt()
-    assert "L-R -5°" in g.prompt()
+    assert "L-R +10°" in g.prompt()
 
 
-def test_guided_twist_reads_what_the_clip_analysis_reads(quick_validation):
+def test_guided_twist_reads_what_the_clip_analysis_reads(quick_validation, tmp_path):
     """The guide follows the forefeet's pixels from its calibration, as ``analyze`` does
     from the still start: on a rendered twist (true IR 18° left, 8° right) replayed as a
     camera, its IR and ER per leg agree with the clip's analysis and the truth."""
@@ -129,7 +132,7 @@ def test_guided_twist_reads_what_the_clip_analysis_reads(quick_validation):
     analysed = json.loads(
         (out / "analyses" / "quick-twist_kneevision" / "summary.json").read_text()
     )
-    truth = json.loads(clip.with_suffix(".case.json").read_text())["kwargs"]
+    truth = json.loads(clip.with_suffix(".truth.json").read_text())["params"]
     info = probe_video(clip)
     shown = 0
 
@@ -153,6 +156,15 @@ def test_guided_twist_reads_what_the_clip_analysis_reads(quick_validation):
         assert g.ir[side] == pytest.approx(truth["internal_deg"][side], abs=3.0), side
         assert g.er[side] == pytest.approx(truth["external_deg"][side], abs=4.0), side
     assert g.ir["left"] - g.ir["right"] > 6.0  # the right leg's IR deficit shows
+    # The saved session is analysed from the calibration on, with the guide's forefeet.
+    settings = Settings.from_dict({**LIVE_DEFAULTS, "model": "full", "protocol": "seated-twist"})
+    done = write_session(session, tmp_path, label="twist", elapsed_s=1.0, settings=settings)
+    assert (tmp_path / "forefoot.npz").is_file() and done.result.protocol == "seated-twist"
+    assert len(done.pose) == len(session.frames) - session.test_start
+    for side in ("left", "right"):
+        saved = done.result.sides[side]
+        assert saved["internal_rotation_deg"]["value"] == pytest.approx(g.ir[side], abs=1.5)
+        assert saved["external_rotation_deg"]["value"] == pytest.approx(g.er[side], abs=2.5)
 
 
 @pytest.mark.slow
