@@ -204,6 +204,49 @@ def matrix(quick: bool = False, protocol: str | None = None) -> list[Case]:
                 RenderOptions(body=body, camera=PhoneCamera(**hd, fps=15.0, **cam), look=look,
                               lighting=Lighting(azimuth=45.0)), setup,
             ))  # fmt: skip
+        # Rendered after the twist estimate and its candidates were designed, to check them
+        # on clips neither was tuned on: knees at 75°/105°, the camera 10–12° round, nearer
+        # or lower, other shoes and lights.
+        for name, body, knee, (ir_l, ir_r), (er_l, er_r), cam, look, light in (
+            (
+                "twist-female-valgus-75",
+                "female-valgus",
+                75.0,
+                (10.0, 17.0),
+                (27.0, 21.0),
+                dict(distance=2.4, height_m=0.45, aim_height=0.5, azimuth=-12.0),
+                Look(shoes=(0.15, 0.1, 0.55), floor="wood", top=(0.3, 0.6, 0.3)),
+                Lighting(azimuth=-30.0, elevation=40.0),
+            ),
+            (
+                "twist-female-slim-tall-105",
+                "female-slim-tall",
+                105.0,
+                (12.0, 12.5),
+                (32.0, 25.0),
+                dict(distance=2.0, height_m=0.5, aim_height=0.55, azimuth=12.0),
+                Look(floor="carpet", shorts=(0.5, 0.45, 0.4)),
+                Lighting(azimuth=0.0, strength=0.9),
+            ),
+            (
+                "twist-male-average-75",
+                "male-average",
+                75.0,
+                (19.0, 9.0),
+                (23.0, 29.0),
+                dict(distance=2.3, height_m=0.55, aim_height=0.55, azimuth=10.0),
+                Look(shoes=(0.7, 0.7, 0.72), floor="tiles"),
+                Lighting(azimuth=-60.0, elevation=50.0),
+            ),
+        ):
+            cases.append(Case(
+                name, "seated-twist",
+                {"knee_flexion": knee, "internal": {"left": ir_l, "right": ir_r},
+                 "external": {"left": er_l, "right": er_r}, "cycles": 1},
+                RenderOptions(body=body, camera=PhoneCamera(**hd, fps=15.0, **cam), look=look,
+                              lighting=light),
+                f"front {cam['azimuth']:+.0f}°, {cam['distance']:g} m".replace("-", "−"),
+            ))  # fmt: skip
         cases.append(Case(
             "twist-from-above", "seated-twist",
             {"internal": {"left": 18.0, "right": 8.0}, "external": {"left": 28.0, "right": 26.0},

@@ -22,6 +22,18 @@ ER = max(θ0 − θ), total range, twist cycles. The left–right IR difference 
 judged against the minimal detectable change. The knee angle held is read only
 from a side view: from the front it cannot be seen (the shank's tilt toward the
 camera does not change the picture).
+
+Measured (issue #16, ``benchmarks/twist_estimators.py``), per leg, median / p95 |error|
+of IR, ER and total range: 9 design clips 0.9/1.9, 1.1/3.5, 1.2/4.0°; 4 checking clips
+0.4/4.1, 2.7/3.7, 2.9/7.5°; 3 clips rendered later 0.6/1.9, 1.3/5.6, 0.8/6.0°; all 16
+0.7/3.3, 1.3/4.0, 1.7/6.7° (the target, ≤ 3° / ≤ 5°, is not met by the p95s). A
+candidate with each leg's own proportion, the shank's median image length and the
+pivot on the shank's line (:func:`~kneevision.kinematics.angles.foot_turn_pivot`),
+pixels alone, read 0.6/2.3, 1.3/3.4, 1.8/5.0° over all 16 but was chosen after the
+design and checking clips were seen, and on the 3 later clips read 1.1/2.4, 2.5/5.2,
+4.0/6.9°: worse than this estimate where neither had been tuned, so it is not the
+default. Fitted to the truth, the tracked toe moves as ``K sin(φ0 + Δθ) + c`` within
+0.4 px: the error left is the scale ``K`` and the pivot ``c``, not the tracking.
 """
 
 from __future__ import annotations
@@ -79,14 +91,29 @@ def still_frames(time_s: np.ndarray) -> slice:
     return slice(0, int(np.count_nonzero(time_s <= time_s[0] + STILL_SEED_S)))
 
 
-def toe_ratio(world: np.ndarray) -> float:
-    """Ankle→toe length across the shank over the shank length, both legs (3-D landmarks).
+def toe_ratio(world: np.ndarray, side: Side | None = None) -> float:
+    """Ankle→toe length across the shank over the shank length (median over frames, 3-D).
 
-    One figure for both feet: per leg the 3-D landmarks scatter ±10% for the same body.
+    Parameters
+    ----------
+    world : ndarray (T, 33, 3)
+        World landmarks.
+    side : {"left", "right"}, optional
+        That leg's own figure; None (the estimate's) pools both legs.
+
+    Notes
+    -----
+    The tracked estimate takes the pooled figure: per leg the 3-D landmarks scatter
+    ±10% for the same body. Per leg it followed the scale the tracked toe really moved
+    with (correlation 0.84 over 32 rendered legs), but by matching two biases, not the
+    foot: the tracked toe moves short on the leg farther from a camera 10–15° round
+    (0.91 ± 0.05 of the true toe's motion), and MediaPipe's 3-D foot of that leg is
+    short by as much; on 3 clips rendered afterwards it did worse
+    (``benchmarks/twist_estimators.py --candidates``).
     """
     ratios = []
-    for side in SIDES:
-        j = leg(world, side)
+    for s in SIDES if side is None else (side,):
+        j = leg(world, s)
         shank = j["ankle"] - j["knee"]
         foot = j["toe"] - j["ankle"]
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -313,3 +313,20 @@ def test_foot_turn_front_recovers_the_twist_from_any_camera_height(height, pitch
         true = scene.truth[f"{side}_tibial_rotation_deg"]
         err = (turn - turn[0]) - (true - true[0])
         assert np.nanmax(np.abs(err)) < tol, (side, np.nanmax(np.abs(err)))
+
+
+def test_foot_turn_tracked_takes_one_shank_length_for_the_clip():
+    """Shank landmarks jittering by 3% per frame: with the clip's median shank length the
+    tracked toe's turn stays exact; per frame the jitter reaches θ (and its peaks)."""
+    from kneevision.kinematics.angles import foot_turn_tracked
+
+    px = 500.0
+    turn = np.radians(np.linspace(-30, 20, 51))
+    toe = np.c_[-0.15 * np.sin(turn) * px, np.full(51, 0.46 * px)]  # left leg: medial is −x
+    rng = np.random.default_rng(0)
+    knee = np.c_[np.zeros(51), 0.40 * px * 0.03 * rng.standard_normal(51)]
+    args = (toe, (0, 0.42 * px), knee, (0, 0.40 * px), (0, -200), (-100, -200), 0.15 / 0.40)
+    steady = foot_turn_tracked(*args, shank_px=0.40 * px)
+    np.testing.assert_allclose(steady, np.degrees(turn), atol=1e-9)
+    jittered = foot_turn_tracked(*args)
+    assert np.abs(jittered - np.degrees(turn)).max() > 0.5
