@@ -7,12 +7,15 @@ Usage::
 ``VALIDATION_DIR`` is the output of ``kneevision validate --out DIR`` (its
 ``renders/*.truth.json`` and ``analyses/<clip>_kneevision``). No inference: the
 stored landmarks of each front-view squat-family clip are read back and knee flexion
-recomputed from the foreshortening of thigh and shank
-(:func:`kneevision.kinematics.angles.knee_flexion_foreshortened`) against different
-standing references. Prints, per variant, the reading of standing frames (true knee
-within 2° of straight; median per leg, then median and maximum over legs) and the
-error of the largest reading within 0.4 s of each true rep bottom (median |error|,
-p95, bias).
+recomputed from the foreshortening of thigh and shank against different standing
+references, each segment's tilt signed
+(:func:`kneevision.kinematics.flexion.front_knee_flexion`, the default) or folded to
+≥ 0 as :func:`kneevision.kinematics.angles.knee_flexion_foreshortened` does. Prints,
+per variant, the reading of standing frames (true knee within 2° of straight; median
+per leg, then median and maximum over legs) and the error of the largest reading
+within 0.4 s of each true rep bottom (median |error|, p95, bias); and, for the
+standing frames, the 90th percentile of the per-frame readings (median over legs),
+the frame-to-frame spread the median hides.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from common import print_figures
 
 from kneevision.analysis import load_analysis
 from kneevision.kinematics.angles import angle_between
+from kneevision.kinematics.flexion import front_knee_flexion
 from kneevision.kinematics.landmarks import SIDES, leg
 from kneevision.kinematics.series import STANDING_LEG_FRACTION, STANDING_THIGH_DEG
 from kneevision.kinematics.signals import lowpass
@@ -52,7 +56,7 @@ def _angles(t: np.ndarray, s: np.ndarray, t0: float, s0: float) -> tuple[np.ndar
 
 
 def reference_at(q: float) -> Callable:
-    """Reference = the ``q``-th percentile of the standing lengths (50: today's median)."""
+    """Reference = the ``q``-th percentile of the standing lengths, tilts unsigned (folded)."""
 
     def flex(time_s: np.ndarray, t: np.ndarray, s: np.ndarray, standing: np.ndarray) -> np.ndarray:
         a, b = _angles(t, s, np.nanpercentile(t[standing], q), np.nanpercentile(s[standing], q))
@@ -84,8 +88,19 @@ def quadrature(q: float) -> Callable:
     return flex
 
 
+def signed(time_s: np.ndarray, t: np.ndarray, s: np.ndarray, standing: np.ndarray) -> np.ndarray:
+    """Median reference, straight legs' tilts signed (``flexion.front_knee_flexion``)."""
+    zero = np.zeros_like(t)
+    hip, knee = np.stack([zero, zero], -1), np.stack([zero, t], -1)
+    ankle = np.stack([zero, t + s], -1)
+    return front_knee_flexion(
+        hip, knee, ankle, np.nanmedian(t[standing]), np.nanmedian(s[standing])
+    )
+
+
 VARIANTS: dict[str, Callable] = {
-    "median reference (default)": reference_at(50),
+    "signed near straight, median reference (default)": signed,
+    "unsigned (folded) tilts, median reference": reference_at(50),
     "35th percentile reference": reference_at(35),
     "75th percentile reference": reference_at(75),
     "lengths low-passed 3 Hz": smoothed(3.0),
@@ -99,6 +114,7 @@ def main() -> None:
     ap.add_argument("validation", type=Path)
     args = ap.parse_args()
     standing: dict[str, list[float]] = {k: [] for k in VARIANTS}
+    standing_p90: dict[str, list[float]] = {k: [] for k in VARIANTS}
     peak: dict[str, list[float]] = {k: [] for k in VARIANTS}
     clips = 0
     for path in sorted((args.validation / "renders").glob("*.truth.json")):
@@ -126,6 +142,7 @@ def main() -> None:
                 straight = true < 2.0
                 if straight.sum() > 20 and np.isfinite(flex[straight]).any():
                     standing[name].append(float(np.nanmedian(flex[straight])))
+                    standing_p90[name].append(float(np.nanpercentile(flex[straight], 90)))
                 for rep in truth["reps"]:
                     span = (ts >= rep["start_s"]) & (ts <= rep["end_s"])
                     near = np.abs(ts - rep["bottom_s"]) <= 0.4
@@ -142,6 +159,9 @@ def main() -> None:
             continue
         figures[f"{name}: standing, median / max over {st.size} legs (°)"] = (
             f"{np.median(st):.1f} / {st.max():.1f}"
+        )
+        figures[f"{name}: standing frames' 90th percentile, median over legs (°)"] = (
+            f"{np.median(standing_p90[name]):.1f}"
         )
         figures[f"{name}: peak, median |err| / p95 / bias over {pk.size} (°)"] = (
             f"{np.median(np.abs(pk)):.2f} / {np.percentile(np.abs(pk), 95):.2f} / {pk.mean():+.2f}"

@@ -16,9 +16,8 @@ from kneevision.kinematics.angles import (
     angle_between,
     fppa,
     knee_flexion,
-    knee_flexion_foreshortened,
 )
-from kneevision.kinematics.flexion import side_knee_flexion
+from kneevision.kinematics.flexion import front_knee_flexion, side_knee_flexion
 from kneevision.kinematics.landmarks import SIDES, leg, pair
 from kneevision.kinematics.signals import fill_gaps, lowpass, mask_low_visibility
 
@@ -189,8 +188,9 @@ def frame_angles(
         From a side view knee flexion is measured in the image plane (2-D, times
         :data:`~kneevision.kinematics.flexion.SIDE_FLEXION_GAIN`); from
         the front, when the clip has standing frames, from the foreshortening of
-        thigh and shank against their standing lengths
-        (:func:`~kneevision.kinematics.angles.knee_flexion_foreshortened`);
+        thigh and shank against their standing lengths, each tilt signed so that a
+        straight leg's length wobble cancels
+        (:func:`~kneevision.kinematics.flexion.front_knee_flexion`);
         otherwise in 3-D from the world landmarks.
 
     Returns
@@ -214,7 +214,7 @@ def frame_angles(
         if ref is not None:
             # From the front the 3-D depth is weak (rendered squats read 31° at a true 70°):
             # how much thigh and shank shorten in the picture tells more.
-            out[f"{side}_knee_flexion_deg"] = knee_flexion_foreshortened(
+            out[f"{side}_knee_flexion_deg"] = front_knee_flexion(
                 img["hip"], img["knee"], img["ankle"], *ref
             )
     for side in SIDES:

@@ -1,12 +1,17 @@
-"""Side-view flexion gain and the front/back label-flip detector."""
+"""Side-view flexion gain, signed front-view foreshortening, the front/back label-flip detector."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from kneevision.kinematics.angles import knee_flexion
-from kneevision.kinematics.flexion import SIDE_FLEXION_GAIN, side_knee_flexion
+from kneevision.kinematics.angles import knee_flexion, knee_flexion_foreshortened
+from kneevision.kinematics.flexion import (
+    SIDE_FLEXION_GAIN,
+    front_knee_flexion,
+    side_knee_flexion,
+    signed_tilt,
+)
 from kneevision.kinematics.series import facing_flips, facing_sign, frame_angles, relabel
 
 
@@ -87,3 +92,79 @@ def test_facing_flips_ignores_a_slow_turn_and_a_side_view():
 def test_straight_leg_stays_straight(gain):
     h, k, a = _side_leg(np.zeros(3))
     np.testing.assert_allclose(side_knee_flexion(h, k, a, gain=gain), 0.0, atol=1e-9)
+
+
+def test_signed_tilt_is_symmetric_in_the_length_ratio():
+    ref = 100.0
+    for r in (1.005, 1.02, 1.2):
+        np.testing.assert_allclose(signed_tilt(ref * r, ref), -signed_tilt(ref / r, ref), atol=1e-9)
+    np.testing.assert_allclose(signed_tilt([100.0, 50.0, 0.0], ref), [0.0, 60.0, 90.0], atol=1e-9)
+    assert np.isnan(signed_tilt(np.nan, ref)) and np.isnan(signed_tilt(50.0, 0.0))
+
+
+def _front_leg(thigh_px: np.ndarray, shank_px: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Image points of a leg seen from the front with the given segment image lengths."""
+    hip = np.zeros((thigh_px.size, 2))
+    knee = hip + np.stack([np.zeros_like(thigh_px), thigh_px], -1)
+    return hip, knee, knee + np.stack([np.zeros_like(shank_px), shank_px], -1)
+
+
+def test_front_flexion_cancels_a_straight_legs_wobble_and_keeps_the_bends():
+    rng = np.random.default_rng(0)
+    # Standing: a knee landmark jittering ±1.5 px lengthens one segment and shortens the other.
+    jitter = rng.normal(0.0, 1.5, 300)
+    h, k, a = _front_leg(100 + jitter, 90 - jitter)
+    signed = front_knee_flexion(h, k, a, 100.0, 90.0)
+    folded = knee_flexion_foreshortened(h, k, a, 100.0, 90.0)
+    assert np.median(folded) > 8.0  # the unsigned sum: every frame but the exact ones bent
+    assert np.median(signed) < 1.0 and (signed >= 0).all()
+    # Bent: thigh 30°, shank 40° toward the camera, the same ±1 % noise: 70° either way.
+    c = np.cos(np.radians([30.0, 40.0]))
+    h, k, a = _front_leg(100 * c[0] * (1 + 0.01 * rng.standard_normal(50)), np.full(50, 90 * c[1]))
+    np.testing.assert_allclose(
+        front_knee_flexion(h, k, a, 100.0, 90.0), knee_flexion_foreshortened(h, k, a, 100.0, 90.0)
+    )
+    assert abs(np.median(front_knee_flexion(h, k, a, 100.0, 90.0)) - 70.0) < 0.5
+    assert np.isnan(front_knee_flexion((np.nan, 0), (0, 1), (0, 2), 1.0, 1.0))
+
+
+def test_front_flexion_a_bent_legs_magnified_segment_is_not_subtracted():
+    """A knee toward the camera can make the shank look longer than standing (perspective):
+    once the thigh is well tilted that is not read as a negative shank tilt."""
+    c = np.cos(np.radians(40.0))
+    h, k, a = _front_leg(np.array([100 * c]), np.array([92.0]))  # shank 2 % "too long"
+    np.testing.assert_allclose(front_knee_flexion(h, k, a, 100.0, 90.0), 40.0, atol=1e-9)
+    # Near straight a 1 % longer shank counts: it cancels a 1 % shorter thigh.
+    h, k, a = _front_leg(np.array([99.0]), np.array([90.9]))
+    assert (
+        front_knee_flexion(h, k, a, 100.0, 90.0)[0]
+        < 0.5 * knee_flexion_foreshortened(h, k, a, 100.0, 90.0)[0]
+    )
+
+
+def test_frame_angles_front_reads_standing_frames_near_straight():
+    """A front clip: 2 s standing with length jitter, then a bend; standing reads < 1°."""
+    rng = np.random.default_rng(1)
+    T = 90
+    bend = np.where(np.arange(T) >= 60, 60.0, 0.0)  # thigh and shank each tilt 30° at the end
+    c = np.cos(np.radians(bend / 2))
+    jitter = rng.normal(0.0, 1.0, T)
+    image = np.full((T, 33, 2), np.nan)
+    world = np.full((T, 33, 3), np.nan)
+    for hip, knee, ankle, x in ((23, 25, 27, 540.0), (24, 26, 28, 460.0)):
+        image[:, hip] = np.column_stack([np.full(T, x), np.full(T, 200.0)])
+        image[:, knee] = image[:, hip] + np.column_stack([np.zeros(T), 100 * c + jitter])
+        image[:, ankle] = image[:, knee] + np.column_stack([np.zeros(T), 90 * c - jitter])
+        a = np.radians(bend / 2)  # world: thigh forward, shank back, y down
+        world[:, hip] = [x / 1000, 0.0, 0.0]
+        world[:, knee] = world[:, hip] + 0.45 * np.column_stack(
+            [np.zeros(T), np.cos(a), -np.sin(a)]
+        )
+        world[:, ankle] = world[:, knee] + 0.4 * np.column_stack(
+            [np.zeros(T), np.cos(a), np.sin(a)]
+        )
+    out = frame_angles(image, world, "front")
+    for side in ("left", "right"):
+        flex = out[f"{side}_knee_flexion_deg"]
+        assert np.median(flex[:60]) < 1.0
+        assert abs(np.median(flex[60:]) - 60.0) < 1.5
