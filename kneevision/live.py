@@ -269,7 +269,7 @@ class LiveTwist:
         self.history.append((time_s, image, world))
         while self.history and self.history[0][0] < time_s - STILL_SEED_S:
             self.history.popleft()
-        if self.follower is None or self.still is None:
+        if self.still is None:  # not calibrated, or the landmarks alone
             theta = self._theta(image[None], world[None], None, 1)[:, 0]
             return dict(zip(SIDES, map(float, theta), strict=True))
         toe, confidence = self.follower.toe(self.follower.step(frame)[None])

@@ -18,8 +18,7 @@ One tracker, :class:`ForefootFollower`, serves a clip (:func:`track_forefeet`: f
 streamed once; only the still start before the seed frame is kept, and tracked
 backwards from it) and the live guided twist test (seeded at calibration, stepped as
 frames arrive). All discs of both feet move in one forward and one backward
-optical-flow call a frame: on a 184-frame 960×540 render the pass (mask call included)
-took 0.9 s of CPU, against 2.4 s with a call per disc, for the same points.
+optical-flow call a frame (the same points as a call per disc, at less cost).
 
 The tracked toe follows the foot: fitted to the truth on 16 rendered twists, it moved as
 ``K sin(φ0 + Δθ) + c`` within 0.4 px rms (``benchmarks/twist_estimators.py --diagnose``),
@@ -27,22 +26,16 @@ though on the leg farther from a camera 10–15° round by 0.91 ± 0.05 of the t
 motion (nearer leg 1.00 ± 0.02). The rotation it gives, and its error, are
 :mod:`kneevision.protocols.seated_twist`'s.
 
-Why it under-moves, and what was tried (issue #16; toe-motion ratio = fitted ``K`` of
-the tracked toe over the true toe's, near / far / front legs, 13 design and checking
-clips): the three discs share most of their features and read alike (far 0.95, 0.91,
-0.95 by disc), so the discs behind the toe are not the cause. On a synthetic textured
-foot turning ±25° about a vertical axis seen from the front, the rigid fit carried the
-toe 0.85–0.89 of its motion: across the picture a feature moves with its distance in
-front of the axis, a shear that a rotation fits short. A shear model ("turn about a
-vertical axis": ``x' = a0 + a1 x + a2 y``, ``y' = y + b0``, one disc of radius 0.3 at
-the toe) carried the synthetic toe 0.97–1.03 and read 0.995 / 1.019 / 1.051 on those
-clips (this tracker 1.000 / 0.922 / 0.991), but on 5 clips it was not tuned on 1.062 ±
-0.104 near, 0.977 ± 0.095 far (this tracker 0.999 ± 0.018, 0.893 ± 0.039), and the
-twist errors were not better (3 later clips, IR / ER / total median/p95: 0.8/1.8 ·
-1.9/4.5 · 3.0/4.3° against 0.6/1.9 · 1.3/5.6 · 0.8/6.0°; 2 fresh ones 1.9/4.3 ·
-4.2/5.6 · 6.7/7.1° against 1.7/4.4 · 3.3/3.5 · 5.0/6.8°): it is not used. The LK
-window also sets the scale (15 px: far 0.92; 21 px: 0.87; 9 px: 0.95, near and front
-1.03): the floor in a window at the foot's edge holds a feature back.
+Why it under-moves, and what was tried (issue #16, a one-off study not kept as a
+benchmark, so no figures here): the three discs share most of their features and read
+alike, so the discs behind the toe are not the cause. Across the picture a feature of a
+foot turning about a vertical axis moves with its distance in front of the axis, a
+shear that a rotation fits short (a synthetic textured foot showed it). A shear model
+(``x' = a0 + a1 x + a2 y``, ``y' = y + b0``, one disc at the toe) moved the far toe
+fully on the design clips but scattered more on clips it was not tuned on, and the
+twist errors there were not better (README, seated twist): it is not used. The
+optical-flow window also sets the scale: floor inside a window at the foot's edge
+holds a feature back.
 """
 
 from __future__ import annotations

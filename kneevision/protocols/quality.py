@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from kneevision.kinematics.landmarks import leg
+from kneevision.kinematics.series import facing_flips
 from kneevision.kinematics.signals import valid_runs
 from kneevision.protocols.base import Motion
 
@@ -71,6 +72,24 @@ def flag(code: str, message: str) -> dict:
 
 
 LEG_LANDMARKS = list(range(23, 33))
+
+
+def facing_flip_flag(motion: Motion, consequence: str) -> dict | None:
+    """``leg_swap_suspected`` where the model relabelled a front-view body (else None).
+
+    :func:`~kneevision.kinematics.series.facing_flips` on the raw landmarks; the
+    message ends with ``consequence`` (what that does to the protocol's figures).
+    """
+    if motion.view != "front":
+        return None
+    flipped = facing_flips(motion.time_s, motion.raw_image)
+    if not flipped.any():
+        return None
+    return flag(
+        "leg_swap_suspected",
+        f"on {int(flipped.sum())} of {len(motion)} frames the pose model took the body for "
+        f"its back and exchanged every left and right label{consequence}",
+    )
 
 
 def common_flags(motion: Motion) -> list[dict]:

@@ -17,7 +17,6 @@ import numpy as np
 from kneevision.kinematics.angles import knee_abduction, medial_knee_displacement, pelvic_drop
 from kneevision.kinematics.landmarks import JOINTS, SIDES, Side, leg, other
 from kneevision.kinematics.reps import segment_reps
-from kneevision.kinematics.series import facing_flips
 from kneevision.kinematics.signals import valid_runs
 from kneevision.protocols.base import (
     Motion,
@@ -31,7 +30,7 @@ from kneevision.protocols.base import (
     rep_row,
     summarize_sides,
 )
-from kneevision.protocols.quality import common_flags, flag
+from kneevision.protocols.quality import common_flags, facing_flip_flag, flag
 
 #: A foot this much (metres) above the other counts as lifted.
 LIFT_M = 0.10
@@ -145,16 +144,9 @@ def _start(motion: Motion, options: Options, name: str) -> tuple[Result, list]:
             flag("no_single_leg", "no stretch of standing on one leg (one foot lifted) was found")
         )
     swaps = label_swaps(motion, periods)
-    flipped = facing_flips(motion.time_s, motion.raw_image) if motion.view == "front" else None
-    if not swaps and flipped is not None and flipped.any():
-        result.quality.append(
-            flag(
-                "leg_swap_suspected",
-                f"on {int(flipped.sum())} of {len(motion)} frames the pose model took the body "
-                "for its back and exchanged every left and right label; left and right are not "
-                "compared",
-            )
-        )
+    flipped = None if swaps else facing_flip_flag(motion, "; left and right are not compared")
+    if flipped is not None:
+        result.quality.append(flipped)
     if swaps:
         at = ", ".join(f"{x:.1f} s" for x in swaps)
         result.quality.append(

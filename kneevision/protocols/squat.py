@@ -18,7 +18,6 @@ from kneevision.kinematics.angles import (
 )
 from kneevision.kinematics.landmarks import JOINTS, SIDES, leg
 from kneevision.kinematics.reps import Rep, segment_reps
-from kneevision.kinematics.series import facing_flips
 from kneevision.protocols.base import (
     Motion,
     Options,
@@ -31,7 +30,7 @@ from kneevision.protocols.base import (
     seen_enough,
     summarize_sides,
 )
-from kneevision.protocols.quality import common_flags, flag
+from kneevision.protocols.quality import common_flags, facing_flip_flag, flag
 
 SIDE_METRICS = (
     "peak_knee_flexion_deg",
@@ -215,16 +214,9 @@ def squat_flags(motion: Motion, reps: list[Rep], fppa_unreadable: int) -> list[d
                 "valgus and depth are not reported reliably",
             )
         )
-    flipped = facing_flips(motion.time_s, motion.raw_image) if motion.view == "front" else None
-    if flipped is not None and flipped.any():
-        flags.append(
-            flag(
-                "leg_swap_suspected",
-                f"on {int(flipped.sum())} of {len(motion)} frames the pose model took the body "
-                "for its back and exchanged every left and right label: per-leg figures mix "
-                "the two legs there",
-            )
-        )
+    swapped = facing_flip_flag(motion, ": per-leg figures mix the two legs there")
+    if swapped is not None:
+        flags.append(swapped)
     if fppa_unreadable:
         flags.append(
             flag(
