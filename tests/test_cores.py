@@ -132,17 +132,17 @@ def test_run_pose_puts_helpers_on_their_own_cpus(tmp_path: Path, monkeypatch, re
         monkeypatch.setattr(module, "pin_to", pinned.append)
     seen: dict[str, list] = {"direct": [], "mirror": []}
 
-    def spy(cls, name):
-        detect = cls.detect
+    def spy(cls, method, name):
+        detect = getattr(cls, method)
 
         def wrapped(self, *args):
             seen[name].append(frozenset(os.sched_getaffinity(0)))
             return detect(self, *args)
 
-        monkeypatch.setattr(cls, "detect", wrapped)
+        monkeypatch.setattr(cls, method, wrapped)
 
-    spy(PoseEstimator, "direct")
-    spy(MirrorStream, "mirror")
+    spy(PoseEstimator, "detect_rgb", "direct")
+    spy(MirrorStream, "detect", "mirror")
     clip = synthetic_clip(tmp_path / "c.mp4", seconds=0.4)
     settings = Settings(model="lite", max_people=1, reserve_core=reserve, fast=fast)
     run_pose(clip, resolve_model("lite"), settings, overlay_path=tmp_path / "o.mp4")

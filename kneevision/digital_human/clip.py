@@ -99,7 +99,7 @@ def render_scene(
     t0 = time.perf_counter()
     try:
         with VideoWriter(tmp_video, scene.fps, (opt.camera.width, opt.camera.height),
-                         preset="medium", crf=opt.crf) as writer:  # fmt: skip
+                         preset="medium", crf=opt.crf, threads=None) as writer:  # fmt: skip
             for i, p in enumerate(posed):
                 frames = [p]
                 if opt.motion_blur > 1:

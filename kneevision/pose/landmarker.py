@@ -284,9 +284,12 @@ class PoseEstimator:
 
     def detect(self, image_bgr: np.ndarray, time_s: float) -> PoseFrame:
         """Find the followed person's landmarks in one upright BGR frame."""
+        return self.detect_rgb(cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB), time_s)
+
+    def detect_rgb(self, rgb: np.ndarray, time_s: float) -> PoseFrame:
+        """:meth:`detect` on the frame already converted to RGB (``rgb`` is kept, not copied)."""
         ms = max(round(time_s * 1000.0), self._last_ms + 1)
         self._last_ms = ms
-        rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)
         mp_image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
         if self._probe is not None and not self._multi and time_s >= self._next_probe_s:
             self._next_probe_s = time_s + self.probe_every_s
@@ -305,7 +308,7 @@ class PoseEstimator:
                 self._quiet_calls = 3  # the new landmarker logs on its first inferences too
         self._frame += 1
         result = self._run(self._tracker, mp_image, ms)
-        h, w = image_bgr.shape[:2]
+        h, w = rgb.shape[:2]
         found = _poses_from(result, w, h, self.pixel_aspect)
         n = len(found)
         if n == 0:
@@ -417,8 +420,8 @@ class MirrorStream:
             self._vision, self._base_options, self.model, self._poses, self.min_confidence
         )
 
-    def detect(self, image_bgr: np.ndarray, time_s: float, poses: int) -> list[PoseFrame]:
-        """Every pose found in the mirror image of one upright BGR frame, un-mirrored."""
+    def detect(self, rgb: np.ndarray, time_s: float, poses: int) -> list[PoseFrame]:
+        """Every pose found in the mirror image of one upright RGB frame, un-mirrored."""
         ms = max(round(time_s * 1000.0), self._last_ms + 1)
         self._last_ms = ms
         if poses != self._poses:
@@ -427,15 +430,15 @@ class MirrorStream:
             self._poses = poses
             self._landmarker = self._create()
             self._quiet_calls = 3  # a new landmarker logs on its first inferences
-        rgb = cv2.cvtColor(cv2.flip(image_bgr, 1), cv2.COLOR_BGR2RGB)
-        mp_image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
+        flipped = cv2.flip(rgb, 1)
+        mp_image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=flipped)
         if self._quiet_calls > 0:
             self._quiet_calls -= 1
             with _quiet():
                 result = self._landmarker.detect_for_video(mp_image, ms)
         else:
             result = self._landmarker.detect_for_video(mp_image, ms)
-        h, w = image_bgr.shape[:2]
+        h, w = rgb.shape[:2]
         width = w * self.pixel_aspect
         return [unmirror(p, width) for p in _poses_from(result, w, h, self.pixel_aspect)]
 
@@ -521,17 +524,17 @@ class FlipAveragedEstimator:
             self.close()
             raise
 
-    def _submit(self, image_bgr: np.ndarray, time_s: float) -> Future:
-        """Start (or, serially, run) the mirrored stream on the next frame."""
+    def _submit(self, rgb: np.ndarray, time_s: float) -> Future:
+        """Start (or, serially, run) the mirrored stream on the next (RGB) frame."""
         j, self._submitted = self._submitted, self._submitted + 1
         switched = self._direct.switched_at
         poses = (
             self._direct.max_people if switched is not None and switched <= j - MIRROR_LAG else 1
         )
         if self._pool is not None:
-            return self._pool.submit(self._mirror.detect, image_bgr, time_s, poses)
+            return self._pool.submit(self._mirror.detect, rgb, time_s, poses)
         done: Future = Future()
-        done.set_result(self._mirror.detect(image_bgr, time_s, poses))
+        done.set_result(self._mirror.detect(rgb, time_s, poses))
         return done
 
     def _combine(self, a: PoseFrame, found: list[PoseFrame]) -> PoseFrame:
@@ -558,8 +561,9 @@ class FlipAveragedEstimator:
 
     def detect(self, image_bgr: np.ndarray, time_s: float) -> PoseFrame:
         """The averaged pose of one upright BGR frame (both streams at once, then wait)."""
-        job = self._submit(image_bgr, time_s)
-        a = self._direct.detect(image_bgr, time_s)
+        rgb = cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB)  # once, for both streams
+        job = self._submit(rgb, time_s)
+        a = self._direct.detect_rgb(rgb, time_s)
         return self._combine(a, job.result())
 
     def track(self, frames: Iterable[F]) -> Iterator[tuple[F, PoseFrame]]:
@@ -569,7 +573,7 @@ class FlipAveragedEstimator:
         the direct one, so that neither waits for the other on every frame.
         """
         ahead = MIRROR_LAG - 1 if self._pool is not None else 0
-        pending: deque[tuple[F, Future]] = deque()
+        pending: deque[tuple[F, np.ndarray, Future]] = deque()
         source = iter(frames)
         more = True
         while True:
@@ -577,12 +581,13 @@ class FlipAveragedEstimator:
                 frame = next(source, None)
                 if frame is None:
                     more = False
-                else:
-                    pending.append((frame, self._submit(frame.image, frame.time_s)))
+                else:  # converted once for both streams (the mirror flips the RGB)
+                    rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+                    pending.append((frame, rgb, self._submit(rgb, frame.time_s)))
             if not pending:
                 return
-            frame, job = pending.popleft()
-            a = self._direct.detect(frame.image, frame.time_s)
+            frame, rgb, job = pending.popleft()
+            a = self._direct.detect_rgb(rgb, frame.time_s)
             yield frame, self._combine(a, job.result())
 
     @property
