@@ -8,6 +8,7 @@ import pytest
 from kneevision.kinematics.angles import knee_flexion, knee_flexion_foreshortened
 from kneevision.kinematics.flexion import (
     SIDE_FLEXION_GAIN,
+    STRAIGHT_BAND_DEG,
     front_knee_flexion,
     side_knee_flexion,
     signed_tilt,
@@ -114,17 +115,16 @@ def test_front_flexion_cancels_a_straight_legs_wobble_and_keeps_the_bends():
     # Standing: a knee landmark jittering ±1.5 px lengthens one segment and shortens the other.
     jitter = rng.normal(0.0, 1.5, 300)
     h, k, a = _front_leg(100 + jitter, 90 - jitter)
-    signed = front_knee_flexion(h, k, a, 100.0, 90.0)
+    signed = front_knee_flexion(h, k, a, 100.0, 90.0, thigh_gain=1.0)
     folded = knee_flexion_foreshortened(h, k, a, 100.0, 90.0)
     assert np.median(folded) > 8.0  # the unsigned sum: every frame but the exact ones bent
     assert np.median(signed) < 1.0 and (signed >= 0).all()
     # Bent: thigh 30°, shank 40° toward the camera, the same ±1 % noise: 70° either way.
     c = np.cos(np.radians([30.0, 40.0]))
     h, k, a = _front_leg(100 * c[0] * (1 + 0.01 * rng.standard_normal(50)), np.full(50, 90 * c[1]))
-    np.testing.assert_allclose(
-        front_knee_flexion(h, k, a, 100.0, 90.0), knee_flexion_foreshortened(h, k, a, 100.0, 90.0)
-    )
-    assert abs(np.median(front_knee_flexion(h, k, a, 100.0, 90.0)) - 70.0) < 0.5
+    exact = front_knee_flexion(h, k, a, 100.0, 90.0, thigh_gain=1.0)
+    np.testing.assert_allclose(exact, knee_flexion_foreshortened(h, k, a, 100.0, 90.0))
+    assert abs(np.median(exact) - 70.0) < 0.5
     assert np.isnan(front_knee_flexion((np.nan, 0), (0, 1), (0, 2), 1.0, 1.0))
 
 
@@ -133,12 +133,35 @@ def test_front_flexion_a_bent_legs_magnified_segment_is_not_subtracted():
     once the thigh is well tilted that is not read as a negative shank tilt."""
     c = np.cos(np.radians(40.0))
     h, k, a = _front_leg(np.array([100 * c]), np.array([92.0]))  # shank 2 % "too long"
-    np.testing.assert_allclose(front_knee_flexion(h, k, a, 100.0, 90.0), 40.0, atol=1e-9)
+    np.testing.assert_allclose(
+        front_knee_flexion(h, k, a, 100.0, 90.0, thigh_gain=1.0), 40.0, atol=1e-9
+    )
     # Near straight a 1 % longer shank counts: it cancels a 1 % shorter thigh.
     h, k, a = _front_leg(np.array([99.0]), np.array([90.9]))
     assert (
         front_knee_flexion(h, k, a, 100.0, 90.0)[0]
         < 0.5 * knee_flexion_foreshortened(h, k, a, 100.0, 90.0)[0]
+    )
+
+
+def test_front_flexion_scales_a_bent_thighs_shortening_and_leaves_a_straight_leg():
+    """The thigh gain: a tilted thigh's shortening times the gain; a straight leg's wobble
+    (within the straight band) is not amplified."""
+    gain = 1.2
+    for tilt in (20.0, 45.0, 70.0):  # past the band's 15°: the full gain
+        ratio = np.cos(np.radians(tilt))
+        h, k, a = _front_leg(np.array([100 * ratio]), np.array([90.0]))
+        want = np.degrees(np.arccos(1 - gain * (1 - ratio)))
+        got = front_knee_flexion(h, k, a, 100.0, 90.0, thigh_gain=gain)[0]
+        assert got == pytest.approx(want, abs=1e-9) and got > tilt
+    rng = np.random.default_rng(2)
+    jitter = rng.normal(0.0, 1.5, 300)
+    h, k, a = _front_leg(100 + jitter, 90 - jitter)
+    within = signed_tilt(100 + jitter, 100.0) <= STRAIGHT_BAND_DEG[0]
+    assert within.mean() > 0.5
+    np.testing.assert_array_equal(
+        front_knee_flexion(h, k, a, 100.0, 90.0, thigh_gain=gain)[within],
+        front_knee_flexion(h, k, a, 100.0, 90.0, thigh_gain=1.0)[within],
     )
 
 
@@ -167,4 +190,7 @@ def test_frame_angles_front_reads_standing_frames_near_straight():
     for side in ("left", "right"):
         flex = out[f"{side}_knee_flexion_deg"]
         assert np.median(flex[:60]) < 1.0
-        assert abs(np.median(flex[60:]) - 60.0) < 1.5
+        # The bend as the front estimate reads exact joints (the thigh's gain included).
+        c30 = np.cos(np.radians(30.0))
+        want = front_knee_flexion((0, 0), (0, 100 * c30), (0, 100 * c30 + 90 * c30), 100.0, 90.0)
+        assert abs(np.median(flex[60:]) - float(want)) < 1.5

@@ -54,10 +54,12 @@ def test_squat_front_reps_fppa_kasr_flexion_and_asymmetry():
             i = frame_at(motion, x["bottom_s"])
             # From the front, flexion comes from how much thigh and shank shorten in the
             # picture; perspective (the knees come 0.3 m nearer the camera at the bottom)
-            # reads it up to 6° high on this synthetic squat (renders: 2–4° low).
+            # reads it up to 6° high on this synthetic squat, and the thigh's correction
+            # for the pose model's landmarks (FRONT_THIGH_GAIN, which exact joints do not
+            # need) about 2° more (renders, the model's landmarks: 1.2° median).
             w = leg(scene.world[i], side)
             included = float(knee_flexion(w["hip"], w["knee"], w["ankle"]))
-            assert abs(x["peak_knee_flexion_deg"] - included) < 7.0
+            assert abs(x["peak_knee_flexion_deg"] - included) < 10.0
             # FPPA at peak flexion equals the exact image FPPA of that frame
             j = leg(exact.image, side)
             true = float(fppa(j["hip"][i], j["knee"][i], j["ankle"][i], j["other_hip"][i]))
