@@ -12,7 +12,6 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from kneevision.kinematics.angles import (
-    _unit,
     angle_between,
     fppa,
     knee_flexion,
@@ -62,14 +61,22 @@ def clean_landmarks(
 def body_yaw_deg(world: FloatArray) -> FloatArray:
     """How far the body is turned from facing the camera, per frame, folded to 0–90°.
 
-    The mean direction of the shoulder line and the hip line in world landmarks
-    (MediaPipe's camera-aligned frame), measured about the vertical against the
-    camera's x axis: 0° facing toward or away from the camera, 90° side-on.
+    The shoulder line's and the hip line's directions in world landmarks (MediaPipe's
+    camera-aligned frame), measured about the vertical against the camera's x axis,
+    each folded to 0–90° and then averaged: 0° facing toward or away from the camera,
+    90° side-on. Folding each line first keeps a frame whose shoulders' or hips' labels
+    the model swapped (a line reversed by 180°) at its yaw; averaging the two lines'
+    vectors instead cancelled them there and read such frames as turned (a rendered
+    single-leg squat read as oblique).
     """
+
+    def folded(a: int, b: int) -> FloatArray:
+        line = world[:, a] - world[:, b]
+        yaw = np.abs(np.degrees(np.arctan2(line[:, 2], line[:, 0])))
+        return np.minimum(yaw, 180.0 - yaw)
+
     (ls, rs), (lh, rh) = pair("shoulder"), pair("hip")
-    line = _unit(world[:, ls] - world[:, rs]) + _unit(world[:, lh] - world[:, rh])
-    yaw = np.abs(np.degrees(np.arctan2(line[:, 2], line[:, 0])))
-    return np.minimum(yaw, 180.0 - yaw)
+    return (folded(ls, rs) + folded(lh, rh)) / 2
 
 
 def width_ratio(image: FloatArray) -> FloatArray:

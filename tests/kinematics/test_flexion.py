@@ -194,3 +194,27 @@ def test_frame_angles_front_reads_standing_frames_near_straight():
         c30 = np.cos(np.radians(30.0))
         want = front_knee_flexion((0, 0), (0, 100 * c30), (0, 100 * c30 + 90 * c30), 100.0, 90.0)
         assert abs(np.median(flex[60:]) - float(want)) < 1.5
+
+
+def test_body_yaw_and_view_ignore_swapped_shoulder_or_hip_labels():
+    """A frame whose shoulders' (or hips') labels the model swapped keeps its yaw: it is not
+    a turn (a rendered single-leg squat with such frames read as oblique)."""
+    from kneevision.kinematics.series import body_yaw_deg, estimate_view
+
+    T = 60
+    world = np.zeros((T, 33, 3))
+    image = np.zeros((T, 33, 2))
+    yaw = np.radians(5.0)
+    for i, x in ((11, 0.2), (12, -0.2), (23, 0.12), (24, -0.12)):  # shoulders, hips
+        world[:, i] = [x * np.cos(yaw), -0.5 if i < 20 else 0.0, x * np.sin(yaw)]
+        image[:, i] = [480 + 400 * x, 100 if i < 20 else 300]
+    swapped = world.copy()
+    swapped[::3, [11, 12]] = swapped[::3, [12, 11]]  # every third frame: shoulders swapped
+    swapped[1::3, [23, 24]] = swapped[1::3, [24, 23]]  # and hips on others
+    np.testing.assert_allclose(body_yaw_deg(swapped), 5.0, atol=1e-9)
+    np.testing.assert_allclose(body_yaw_deg(world), 5.0, atol=1e-9)
+    assert estimate_view(image, swapped) == "front"
+    # A real turn still reads as one: side-on.
+    side = world.copy()
+    side[:, [11, 12, 23, 24], 2], side[:, [11, 12, 23, 24], 0] = world[:, [11, 12, 23, 24], 0], 0.0
+    np.testing.assert_allclose(body_yaw_deg(side), 90.0, atol=1e-9)
