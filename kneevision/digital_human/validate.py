@@ -496,23 +496,42 @@ def _checks(summary: dict, truth: dict, rows: list[dict]) -> dict:
         "reps": len(got_bottoms) if truth["protocol"] != "seated-twist" else "",
         "flags": " ".join(q["code"] for q in summary.get("quality", [])) if summary else "",
     }
+    asymmetry = (summary.get("asymmetry") or {}) if summary else {}
     if truth["protocol"] == "seated-twist":
         ir = {r["side"]: r for r in rows if r["metric"] == "internal_rotation_deg"}
         diff = ir["left"]["truth"] - ir["right"]["truth"]
-        asym = (summary.get("asymmetry") or {}).get("internal_rotation_deg") or {}
+        asym = asymmetry.get("internal_rotation_deg") or {}
         out["ir_difference_truth"] = round(diff, 2)
         out["ir_difference"] = asym.get("difference")
         out["ir_exceeds_mdc"] = asym.get("exceeds_mdc")
-        lower = "right" if diff > 0 else "left"
-        d = asym.get("difference")
-        named = None if d is None else ("right" if d > 0 else "left")
-        if abs(diff) >= 6.0:
-            out["verdict_ok"] = bool(asym.get("exceeds_mdc")) and named == lower
-        elif abs(diff) < 2.0:
-            out["verdict_ok"] = not asym.get("exceeds_mdc")
-        else:
-            out["verdict_ok"] = ""
+        out["verdict_ok"] = _verdict_ok(diff, asym, beyond=6.0, below=2.0)
+    # The squat family's FPPA verdict: where both legs have reps, judged as the issue asks,
+    # against the MDC the analysis uses (right beyond it by 2°, no claim below it by 2°).
+    fppa = {side: [r["truth"] for r in rows
+                   if r["metric"] == "fppa_at_peak_flexion_deg" and r["side"] == side]
+            for side in SIDES}  # fmt: skip
+    asym = asymmetry.get("fppa_at_peak_flexion_deg") or {}
+    if all(fppa.values()) and asym.get("mdc"):
+        diff = float(np.mean(fppa["left"]) - np.mean(fppa["right"]))
+        out["fppa_difference_truth"] = round(diff, 2)
+        out["fppa_difference"] = asym.get("difference")
+        out["fppa_exceeds_mdc"] = asym.get("exceeds_mdc")
+        mdc = float(asym["mdc"])
+        out["fppa_verdict_ok"] = _verdict_ok(diff, asym, beyond=mdc + 2.0, below=mdc - 2.0)
     return out
+
+
+def _verdict_ok(true_diff: float, asym: dict, beyond: float, below: float) -> bool | str:
+    """Whether a left–right verdict is right: with ``|true_diff| ≥ beyond`` it must exceed
+    the MDC with the sign of the truth, with ``|true_diff| < below`` it must not; between
+    the two either is right (``""``). ``true_diff`` and ``asym["difference"]``: left − right.
+    """
+    d = asym.get("difference")
+    if abs(true_diff) >= beyond:
+        return bool(asym.get("exceeds_mdc")) and d is not None and (d > 0) == (true_diff > 0)
+    if abs(true_diff) < below:
+        return not asym.get("exceeds_mdc")
+    return ""
 
 
 def summarize(rows: list[dict]) -> str:
