@@ -10,7 +10,9 @@ centre. :data:`SIDE_FLEXION_GAIN` undoes that on average.
 From the front, :func:`front_knee_flexion` reads flexion from how much thigh and shank
 shorten in the picture against their standing lengths, a straight leg's tilts *signed*
 (longer than standing = tilted by the same amount the other way) so that the landmarks'
-±1–2 % wobble on a straight leg cancels instead of adding up.
+±1–2 % wobble on a straight leg cancels instead of adding up, and the thigh's shortening
+scaled by :data:`FRONT_THIGH_GAIN` once the knee bends toward the camera (the model's hip
+landmark rides up the thigh there, so the thigh looks longer than it is).
 """
 
 from __future__ import annotations
