@@ -255,6 +255,18 @@ def matrix(quick: bool = False, protocol: str | None = None) -> list[Case]:
                                              aim_height=0.3)),
             "front, 45° from above", advised=False,
         ))  # fmt: skip
+        # The knee angle held during the twist, from the view that shows it (the side);
+        # the rotation itself is not advised from there.
+        for body, knee in (("female-average", 80.0), ("male-heavy", 100.0)):
+            cases.append(Case(
+                f"twist-side-{body}-{int(knee)}", "seated-twist",
+                {"knee_flexion": knee, "internal": {"left": 15.0, "right": 10.0},
+                 "external": {"left": 25.0, "right": 25.0}, "cycles": 1},
+                RenderOptions(body=body, camera=PhoneCamera(**hd, fps=15.0, distance=2.2,
+                                                            height_m=0.5, aim_height=0.55,
+                                                            azimuth=90.0)),
+                "side, 2.2 m, knee height", advised=False,
+            ))  # fmt: skip
     if protocol:
         cases = [c for c in cases if _protocol_of(c.scene) == protocol]
     return cases

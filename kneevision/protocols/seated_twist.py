@@ -49,7 +49,6 @@ from kneevision.kinematics.angles import (
     angle_between,
     foot_turn_front,
     foot_turn_tracked,
-    knee_flexion,
     seated_view_elevation,
     tibial_rotation,
 )
@@ -343,13 +342,19 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
                               still=still_frames(t))  # fmt: skip
         theta = lowpass(t, fill_gaps(t, raw, 0.3), THETA_CUTOFF_HZ)
         result.series[f"{side}_tibial_rotation_deg"] = theta
+        # From the side the knee's bend is in the picture (2-D, the side view's gain), and is
+        # reported even where the twist itself cannot be seen from there.
+        side_flex = motion.angles[f"{side}_knee_flexion_deg"] if motion.view == "side" else None
+        untested: dict = {"tested": False}
+        if side_flex is not None and np.isfinite(side_flex).any():
+            untested["knee_flexion_deg"] = aggregate([float(np.nanmedian(side_flex))])
         if not np.isfinite(theta).any():
-            result.sides[side] = {"tested": False}
+            result.sides[side] = untested
             continue
         ranges, cycles, found, rel = rotation_range(t, theta)
         ir, er = ranges["internal_rotation_deg"]["value"], ranges["external_rotation_deg"]["value"]
         if options.side not in (None, side) or ir + er < MIN_RANGE_DEG:
-            result.sides[side] = {"tested": False}
+            result.sides[side] = untested
             continue
         tested.append(side)
         for k, c in enumerate(cycles, start=1):
@@ -358,11 +363,8 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
         active = np.abs(rel) > 0.25 * max(ir, er)
         j = leg(motion.world, side)
         flex_med = math.nan
-        if motion.view == "side":  # seen from the front the knee's bend is not in the picture
-            ji = leg(motion.image, side)
-            flex = knee_flexion(ji["hip"], ji["knee"], ji["ankle"])
-            if np.isfinite(flex[active]).any():
-                flex_med = float(np.nanmedian(flex[active]))
+        if side_flex is not None and np.isfinite(side_flex[active]).any():
+            flex_med = float(np.nanmedian(side_flex[active]))
         swing = segment_swing(j, active)
         result.sides[side] = {
             "tested": True,
@@ -401,7 +403,7 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
         )
     elif not tested:
         result.quality.append(flag("no_reps", "no twisting of either lower leg was found"))
-    if motion.view not in FRONT_VIEWS and tested:
+    if motion.view not in FRONT_VIEWS:  # also when no twist was seen: that is the view's doing
         result.quality.append(
             flag(
                 "twist_view",

@@ -350,3 +350,20 @@ def test_input_flags_say_what_was_done_to_the_file():
     holes = clean | {"frames_decoded": 150, "gaps": [[2.0, 3.0]]}
     (gap,) = input_flags({"decoding": holes})
     assert "between 2.0–3.0 s" in gap["message"]
+
+
+def test_seated_twist_from_the_side_with_the_far_leg_hidden():
+    """Side-on, the far leg hidden on every frame: still found seated (either thigh counts),
+    the near knee's angle reported (2-D × the side gain) though the twist is not seen, and
+    the view flagged."""
+    scene = S.seated_twist_scene(knee_flexion_deg=85.0, internal_deg=20.0, external_deg=25.0)
+    seq = scene.observe(SIDE, noise_px=0.5, noise_m=0.003, seed=1)
+    seq.visibility[:, [26, 28, 30, 32]] = 0.0  # the right knee and foot: hidden
+    motion = prepare(seq)
+    r = run("auto", motion, Options())
+    assert r.protocol == "seated-twist" and motion.view == "side"
+    assert "twist_view" in r.flag_codes()
+    near = r.sides["left"]["knee_flexion_deg"]["value"]
+    assert near == pytest.approx(85.0 * SIDE_FLEXION_GAIN, abs=3.0)
+    assert r.sides["right"].get("knee_flexion_deg") is None  # hidden: not reported
+    assert "knee_angle_off" not in r.flag_codes()
