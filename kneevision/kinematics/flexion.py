@@ -97,8 +97,8 @@ STRAIGHT_BAND_DEG = (8.0, 15.0)
 
 
 #: How much more the thigh shortens than MediaPipe's landmarks show, seen from the front
-#: with the knee bent: at depth its hip landmark rides up the thigh (5–8 % of the thigh's
-#: length more than standing), so the thigh looks longer than it is. Chosen on the 7
+#: with the knee bent: at depth its hip landmark rides up the thigh further than standing,
+#: so the thigh looks longer than it is. Chosen on the 7
 #: rendered front squats of three bodies, 28 leg-reps (peak flexion median / p95 |error| 2.7 / 6.9°
 #: → 1.2 / 3.3°, among 1.0–1.3 in steps of 0.05); on the 9 lunge reps not used to
 #: choose it, 6.4 / 8.6° → 1.4 / 3.5°, while 2 of the 3 single-leg squats read about 2°

@@ -84,10 +84,9 @@ class VideoWriter:
         padded by one pixel (yuv420p needs even dimensions).
     preset : str
         x264 speed preset. ``ultrafast``, in one thread: the overlay shares two cores
-        with two landmarkers, and ffmpeg took 2.9–3.1 ms of CPU a 960×540 frame
-        against 6.1–6.4 ms for ``veryfast`` in `analyze` of the bundled sample; the
-        file is larger (the sample's 12 s overlay: 2.8 MB; the encoder alone on its
-        plain frames, 1.9 against 0.4 MB for ``veryfast``).
+        with two landmarkers, and it takes about half the CPU of ``veryfast`` for a
+        larger file (the bundled sample's 12 s overlay: 2.8 MB); with it the defaults
+        went from 0.65 to 0.68 × inference alone (``benchmarks/throughput.py``).
     crf : int
         x264 quality (lower is better).
     threads : int or None
