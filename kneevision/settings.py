@@ -114,8 +114,9 @@ class Settings:
     overlay: bool = setting(True, "write overlay.mp4 (--no-overlay: do not)", commands=())
     overlay_max_side: int = setting(
         960,
-        "longest side of the overlay video (0 keeps the clip's size); encoding full-size "
-        "frames competes with inference for the CPU",
+        "longest side of the overlay video at most (0 keeps the clip's size): the clip is "
+        "shrunk by a whole factor (1/2, 1/3, ...), as drawing and encoding full-size "
+        "frames compete with inference for the CPU",
         unit="px",
         range=(0, 8192),
         metavar="PX",

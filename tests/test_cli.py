@@ -208,8 +208,8 @@ def test_overlay_is_h264(all_clips_analyzed):
     fourcc = int(cap.get(cv2.CAP_PROP_FOURCC)).to_bytes(4, "little").decode()
     assert fourcc.lower() in ("avc1", "h264")
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 365
-    # shrunk to overlay_max_side (960) on its long side, aspect kept
-    assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (960, 540)
+    # 1280 × 720 halved to fit overlay_max_side (960) by a whole factor, aspect kept
+    assert (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT)) == (640, 360)
 
 
 def test_readme_quick_start_commands_exist():
