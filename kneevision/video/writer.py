@@ -85,9 +85,8 @@ class VideoWriter:
     preset : str
         x264 speed preset. ``ultrafast``, in one thread: the overlay shares two cores
         with two landmarkers, and it takes about half the CPU of ``veryfast`` for a
-        larger file (the bundled sample's 12 s overlay: 2.8 MB at 960×540, 1.8 MB at
-        640×360 as analyze now writes it); with it the defaults
-        went from 0.65 to 0.68 × inference alone (``benchmarks/throughput.py``).
+        larger file (the bundled sample's 12 s overlay, 640×360: 1.8 MB); with it the
+        defaults went from 0.65 to 0.68 × inference alone (``benchmarks/throughput.py``).
     crf : int
         x264 quality (lower is better).
     threads : int or None
