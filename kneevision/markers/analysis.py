@@ -220,7 +220,10 @@ def draw_axes(
     k = camera.copy()
     k[:2] *= scale
     d = np.zeros(5) if dist is None else dist
+    # Never under 2 px: a 1 px stroke loses its colour to H.264's half-size chroma (on
+    # the half-size overlay of a 720p clip an axis kept 6 pixels of saturated colour).
+    thick = max(2, round(2 * scale))
     for pose in poses.values():
         rvec = cv2.Rodrigues(pose.rotation)[0]
-        cv2.drawFrameAxes(image, k, d, rvec, pose.position, 0.75 * size_m, max(1, round(2 * scale)))
+        cv2.drawFrameAxes(image, k, d, rvec, pose.position, 0.75 * size_m, thick)
     return image
