@@ -7,7 +7,9 @@ output folder private, records the trial in the store and marks the job done or
 failed. On start, jobs left ``running`` by a killed server are queued again (their
 worker died with it, and the half-written folder is removed), so every job ends
 exactly once: the store replaces a trial of the same clip and settings rather than
-adding a second one.
+adding a second one. A worker that says nothing for :data:`STALL_S` seconds (no
+progress line: a hung decoder, a stuck native call) is killed and its job marked
+failed with that reason, so one bad clip cannot hold the queue for good.
 """
 
 from __future__ import annotations
@@ -26,14 +28,21 @@ from kneevision.web.db import WebDB, now
 
 RESULTS = "results"
 MAX_ATTEMPTS = 3
+#: Seconds a worker may go without a progress line before it counts as stuck. It
+#: reports every quarter second while it decodes; the longest silent steps (probing
+#: and checking a large clip, writing the report) take well under a minute.
+STALL_S = 600.0
 
 
 class Runner:
     """Runs queued jobs in worker processes (``workers`` at a time; 1 by default)."""
 
-    def __init__(self, data: Path, workers: int = 1) -> None:
+    def __init__(self, data: Path, workers: int = 1, stall_s: float = STALL_S) -> None:
         self.data = Path(data)
         self.workers = max(1, workers)
+        self.stall_s = stall_s
+        #: The worker's command line (the job arrives as JSON on its stdin).
+        self.command = [sys.executable, "-m", "kneevision.web.worker"]
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -138,7 +147,7 @@ class Runner:
             "parent": os.getpid(),
         }  # fmt: skip
         proc = subprocess.Popen(
-            [sys.executable, "-m", "kneevision.web.worker"],
+            self.command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -148,12 +157,23 @@ class Runner:
         with self._lock:
             self._procs[job["id"]] = proc
         outcome: dict | None = None
+        heard, ended, stalled = [time.monotonic()], threading.Event(), threading.Event()
+
+        def watch() -> None:  # reading stdout blocks: a second thread keeps the time
+            while not ended.wait(min(5.0, self.stall_s / 4)):
+                if time.monotonic() - heard[0] > self.stall_s:
+                    stalled.set()
+                    proc.kill()
+                    return
+
+        threading.Thread(target=watch, name=f"kneevision-watch-{job['id']}", daemon=True).start()
         try:
             assert proc.stdin is not None and proc.stdout is not None
             proc.stdin.write(json.dumps(request) + "\n")
             proc.stdin.close()
             first: tuple[float, int] | None = None
             for line in proc.stdout:
+                heard[0] = time.monotonic()
                 try:
                     msg = json.loads(line)
                 except ValueError:
@@ -177,6 +197,7 @@ class Runner:
                 )
             proc.wait()
         finally:
+            ended.set()
             with self._lock:
                 self._procs.pop(job["id"], None)
         state = db.one("SELECT status FROM web_jobs WHERE id = ?", (job["id"],))
@@ -189,7 +210,13 @@ class Runner:
             return
         if self._stop.is_set() and outcome is None:
             return  # shutting down: queued again on the next start
-        if outcome is None:
+        if outcome is None and stalled.is_set():
+            why = (
+                f"the analysis made no progress for {self.stall_s:.0f} s and was stopped; "
+                "check that the clip plays, or convert it to MP4 and upload it again"
+            )
+            outcome = {"status": "failed", "error": why}
+        elif outcome is None:
             why = f"the analysis stopped unexpectedly (exit code {proc.returncode})"
             outcome = {"status": "failed", "error": why}
         if outcome.get("out_dir"):
