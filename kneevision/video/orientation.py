@@ -200,3 +200,9 @@ def detect_orientation(path: str | Path) -> Orientation:
     path = Path(path).resolve()
     st = path.stat()
     return _detect(str(path), st.st_size, st.st_mtime_ns)
+
+
+def forget_orientations() -> None:
+    """Empty :func:`detect_orientation`'s cache, so the next call probes again (benchmarks
+    that time a user's first run on a clip)."""
+    _detect.cache_clear()
