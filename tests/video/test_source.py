@@ -130,6 +130,21 @@ def test_orientation_decision_keeps_a_right_tag_and_turns_a_wrong_one():
     assert (turn_image(img, 180)[0, 0] == img[-1, -1]).all()
 
 
+def test_orientation_is_probed_once_per_file_until_forgotten(tmp_path, monkeypatch):
+    from kneevision.video import orientation
+
+    clip = synthetic_clip(tmp_path / "room.mp4", seconds=0.5)
+    calls = []
+    monkeypatch.setattr(orientation, "probe_frames", lambda path: calls.append(path) or [])
+    orientation.forget_orientations()
+    first = orientation.detect_orientation(clip)
+    assert orientation.detect_orientation(clip) == first and len(calls) == 1  # cached
+    orientation.forget_orientations()
+    orientation.detect_orientation(clip)
+    assert len(calls) == 2  # probed again, as a new process would
+    orientation.forget_orientations()  # leave no stub's answer behind for other tests
+
+
 def test_unreadable_cut_file_is_an_error(tmp_path):
     # The bundled clip keeps its index at the end: cut, nothing at all decodes.
     data = BUNDLED.read_bytes()
