@@ -18,7 +18,13 @@ from numpy.typing import NDArray
 from kneevision.kinematics.asymmetry import compare_sides
 from kneevision.kinematics.landmarks import HIPS, SIDES, Side, leg
 from kneevision.kinematics.reps import Rep
-from kneevision.kinematics.series import View, clean_landmarks, estimate_view, frame_angles
+from kneevision.kinematics.series import (
+    View,
+    clean_landmarks,
+    estimate_view,
+    facing_flips,
+    frame_angles,
+)
 from kneevision.kinematics.signals import tracking_glitches, valid_runs
 from kneevision.metrics import metric as registered
 from kneevision.pose.forefoot import ForefootTrack
@@ -79,6 +85,17 @@ class Motion:
     def has_pose(self) -> NDArray[np.bool_]:
         """Frames with a (cleaned) pose for both hips."""
         return np.isfinite(self.image[:, HIPS, 0]).all(axis=1)
+
+    @cached_property
+    def flipped(self) -> NDArray[np.bool_]:
+        """Frames whose left/right labels the pose model exchanged (front view only).
+
+        :func:`~kneevision.kinematics.series.facing_flips` on the raw landmarks; no
+        frame in the other views.
+        """
+        if self.view != "front":
+            return np.zeros(len(self), dtype=bool)
+        return facing_flips(self.time_s, self.raw_image)
 
     @cached_property
     def readable_fppa(self) -> dict[str, FloatArray]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 from kneevision.kinematics.landmarks import leg
-from kneevision.kinematics.series import facing_flips
 from kneevision.kinematics.signals import valid_runs
 from kneevision.protocols.base import Motion
 
@@ -80,9 +79,7 @@ def facing_flip_flag(motion: Motion, consequence: str) -> dict | None:
     :func:`~kneevision.kinematics.series.facing_flips` on the raw landmarks; the
     message ends with ``consequence`` (what that does to the protocol's figures).
     """
-    if motion.view != "front":
-        return None
-    flipped = facing_flips(motion.time_s, motion.raw_image)
+    flipped = motion.flipped
     if not flipped.any():
         return None
     return flag(

@@ -36,6 +36,11 @@ from kneevision.protocols.quality import common_flags, facing_flip_flag, flag
 LIFT_M = 0.10
 #: Shortest single-leg stance that counts as a hold or a set, seconds.
 MIN_STANCE_S = 0.5
+#: Pelvic drop is not read on frames the pose model relabelled (front view) nor this
+#: close to one: the landmarks' 6 Hz low-pass spreads a relabelling's jump over its
+#: neighbours (a rendered rep read 40.4° on two such frames, 6.6° without them, for a
+#: true 4°).
+FLIP_MARGIN_S = 0.1
 #: Changing the stance leg takes a moment on both feet; a switch quicker than this is
 #: the pose model swapping the legs' labels (legs crossing, seen from the front).
 MIN_SWITCH_S = 0.25
@@ -185,6 +190,8 @@ def analyze_squat(
     leg_px = leg_length_px(motion.image)
     counts = {s: 0 for s in SIDES}
     fppa_unreadable = 0
+    reach = round(FLIP_MARGIN_S * motion.fps)
+    unsure = np.convolve(motion.flipped, np.ones(2 * reach + 1), "same") > 0
     for side, a, b in periods:
         t = motion.time_s[a:b]
         hip_y = motion.image[a:b, JOINTS["hip"][side], 1]
@@ -209,6 +216,7 @@ def analyze_squat(
                     motion.image[i0 : i1 + 1, JOINTS["hip"][side]],
                     motion.image[i0 : i1 + 1, JOINTS["hip"][other(side)]],
                 )
+                drop = np.where(unsure[i0 : i1 + 1], np.nan, drop)
                 m["pelvic_drop_deg"] = (
                     float(np.nanmax(drop)) if np.isfinite(drop).any() else math.nan
                 )

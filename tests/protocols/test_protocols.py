@@ -17,6 +17,9 @@ from kneevision.kinematics import (
     leg,
 )
 from kneevision.kinematics.flexion import SIDE_FLEXION_GAIN
+from kneevision.kinematics.landmarks import JOINTS
+from kneevision.kinematics.series import relabel
+from kneevision.pose.sequence import MIRROR_PERMUTATION
 from kneevision.protocols import Options, prepare, run
 from kneevision.protocols.seated_twist import merge
 
@@ -125,6 +128,27 @@ def test_single_leg_squat_stance_leg_and_fppa(stance):
         assert abs(x["peak_knee_flexion_deg"] - included) < 6.0  # foreshortening, see above
         assert abs(x["pelvic_drop_deg"]) < 2.0  # the synthetic pelvis stays level
     assert "side_missing" in r.flag_codes()
+
+
+def test_single_leg_pelvic_drop_skips_frames_the_model_relabelled():
+    """Two frames near a rep's end with every label exchanged and the hips in flux (as the
+    renders showed, 40° read for a true 4°) leave the pelvic drop as it was."""
+    scene = S.squat_scene(2, depth_deg=45.0, valgus_deg=8.0, single_leg="right", lead_s=1.5)
+    seq = scene.observe(FRONT, noise_px=0.5, noise_m=0.003, seed=1)
+    clean = run("single-leg-squat", prepare(seq), Options())
+    k = frame_at(prepare(seq), clean.reps[0]["end_s"]) - 4
+    bad = np.zeros(len(seq.time_s), dtype=bool)
+    bad[k : k + 2] = True
+    seq.image = relabel(seq.image, bad, MIRROR_PERMUTATION)
+    seq.image[bad, JOINTS["hip"]["left"], 1] += 60  # the left label's hip 60 px low
+    motion = prepare(seq)
+    np.testing.assert_array_equal(np.flatnonzero(motion.flipped), np.flatnonzero(bad))
+    r = run("single-leg-squat", motion, Options())
+    assert "leg_swap_suspected" in r.flag_codes()
+    for got, want in zip(r.reps, clean.reps, strict=True):
+        assert abs(got["pelvic_drop_deg"] - want["pelvic_drop_deg"]) < 1.0
+    motion.__dict__["flipped"] = np.zeros(len(motion), dtype=bool)  # the check can fail:
+    assert run("single-leg-squat", motion, Options()).reps[0]["pelvic_drop_deg"] > 20.0
 
 
 def test_balance_hold_on_one_leg():
