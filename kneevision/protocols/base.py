@@ -98,10 +98,44 @@ class Motion:
         return facing_flips(self.time_s, self.raw_image)
 
     @cached_property
+    def fppa_slanted(self) -> dict[str, NDArray[np.bool_]]:
+        """Per side, frames whose FPPA reads past :data:`FPPA_PLAUSIBLE_DEG`.
+
+        The thigh is readable there (:func:`fppa_readable`): the angle is the knee's
+        bend seen at a slant, not valgus.
+        """
+        out = {}
+        for s in SIDES:
+            with np.errstate(invalid="ignore"):
+                wild = np.abs(self.angles[f"{s}_fppa_deg"]) > FPPA_PLAUSIBLE_DEG
+            out[s] = fppa_readable(self.image, s) & wild
+        return out
+
+    def rep_fppa(self, side: Side, start: int, stop: int, at: int) -> tuple[float, float]:
+        """One leg-repetition's FPPA: at frame ``at``, and its peak over ``start:stop``.
+
+        Both NaN when any frame of the repetition reads at a slant
+        (:attr:`fppa_slanted`): a peak taken just under the limit there would be as
+        much the view's doing as one past it.
+        """
+        if self.fppa_slanted[side][start:stop].any():
+            return math.nan, math.nan
+        fp = self.readable_fppa[side]
+        return float(fp[at]), peak(fp[start:stop])[0]
+
+    @cached_property
     def readable_fppa(self) -> dict[str, FloatArray]:
-        """FPPA per side, NaN on frames where it cannot be read (:func:`fppa_readable`)."""
+        """FPPA per side, NaN on frames where it cannot be read.
+
+        That is, where the thigh points at the camera (:func:`fppa_readable`) or the
+        angle is past what a knee does in the frontal plane (:attr:`fppa_slanted`).
+        """
         return {
-            s: np.where(fppa_readable(self.image, s), self.angles[f"{s}_fppa_deg"], np.nan)
+            s: np.where(
+                fppa_readable(self.image, s) & ~self.fppa_slanted[s],
+                self.angles[f"{s}_fppa_deg"],
+                np.nan,
+            )
             for s in SIDES
         }
 
@@ -392,6 +426,14 @@ def fill_short_false(mask: NDArray[np.bool_], max_len: int) -> NDArray[np.bool_]
 def seen_enough(values: FloatArray, share: float = 0.5) -> bool:
     """Whether at least ``share`` of the values (one rep of one leg) were measured."""
     return bool(values.size and np.isfinite(values).mean() >= share)
+
+
+#: An FPPA past this, either way, is not a knee caving in or bowing out: single-leg
+#: squats read 16.8 ± 5.4° even in patellofemoral pain (Herrington 2014), and this is
+#: beyond its mean + 3 SD. What the picture shows there is the knee's bend seen at a
+#: slant: a camera not square to the body (a real reverse lunge filmed ~25° round read
+#: ±70° at the bottoms) or a bend across the picture (a lateral lunge, −77°).
+FPPA_PLAUSIBLE_DEG = 35.0
 
 
 def fppa_readable(image: FloatArray, side: Side, min_ratio: float = 0.5) -> NDArray[np.bool_]:

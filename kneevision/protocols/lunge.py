@@ -20,12 +20,11 @@ from kneevision.protocols.base import (
     Options,
     Result,
     asymmetry_table,
-    peak,
     peak_frame,
     rep_row,
     summarize_sides,
 )
-from kneevision.protocols.quality import common_flags, flag
+from kneevision.protocols.quality import common_flags, flag, fppa_unread_flags
 from kneevision.protocols.squat import find_reps
 
 LUNGE_METRICS = (
@@ -70,12 +69,11 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
     result = Result(protocol="lunge", view=motion.view)
     front = motion.view == "front"
     counts = {s: 0 for s in SIDES}
-    unreadable = 0
+    unread: list[tuple[str, int, int, int]] = []
     for rep in find_reps(motion):
         side = options.side or leading_side(motion, rep.bottom)
         if side is None:
             continue
-        win = slice(rep.start, rep.end + 1)
         flex = motion.angles[f"{side}_knee_flexion_deg"]
         ib = peak_frame(flex, rep.start, rep.end, rep.bottom)
         nan = math.nan
@@ -86,11 +84,11 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
             "ascent_s": nan if rep.partial == "end" else rep.end_s - rep.bottom_s,
         }
         if front:
-            fp = motion.readable_fppa[side]
             j = leg(motion.image[ib], side)
-            m["fppa_at_peak_flexion_deg"] = float(fp[ib])
-            m["peak_fppa_deg"] = peak(fp[win])[0]
-            unreadable += not math.isfinite(m["fppa_at_peak_flexion_deg"])
+            at_peak, m["peak_fppa_deg"] = motion.rep_fppa(side, rep.start, rep.end + 1, ib)
+            m["fppa_at_peak_flexion_deg"] = at_peak
+            if not math.isfinite(at_peak):
+                unread.append((side, rep.start, rep.end + 1, ib))
             m["knee_over_foot_medial_pct"] = knee_over_foot_pct(motion.image[ib], side)
             m["medial_knee_displacement_pct"] = float(
                 medial_knee_displacement(j["hip"], j["knee"], j["ankle"], j["other_hip"])
@@ -120,10 +118,7 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
                 f"view is {motion.view}: knee tracking and FPPA need a front view",
             )
         )
-    if unreadable:
-        result.quality.append(
-            flag("fppa_depth", f"the thigh pointed at the camera at {unreadable} rep bottom(s)")
-        )
+    result.quality += fppa_unread_flags(motion, unread)
     result.notes = [
         "The leading leg of each repetition is the one whose knee stays higher.",
         "Knee over foot: the knee's offset from the middle of the foot across the image, "

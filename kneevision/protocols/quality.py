@@ -10,7 +10,7 @@ import numpy as np
 
 from kneevision.kinematics.landmarks import leg
 from kneevision.kinematics.signals import valid_runs
-from kneevision.protocols.base import Motion
+from kneevision.protocols.base import FPPA_PLAUSIBLE_DEG, Motion
 
 #: The seated twist test's camera placement: where its estimate measured best on renders
 #: (``kneevision validate``); the advice, the live guide and the report say it.
@@ -35,6 +35,9 @@ ADVICE: dict[str, str] = {
     "no_reps": "Do at least three slow, full repetitions, standing tall for a moment between them.",
     "fppa_depth": "Knee cave-in (FPPA) is read while the thigh is still seen from the front; "
     "for it, film single-leg squats or squat to about 60° of knee bend.",
+    "fppa_slant": "Put the camera straight in front of the body at knee height, the toes "
+    "pointing at it; FPPA needs the knee to bend toward the camera (a sideways lunge bends it "
+    "across the picture, which is not cave-in).",
     "knee_angle_off": "Sit on a chair high enough that the knee is bent at a right angle, "
     "foot flat on the floor.",
     "leg_moved": "Keep the thigh still on the chair and turn only the lower leg, "
@@ -71,6 +74,44 @@ def flag(code: str, message: str) -> dict:
 
 
 LEG_LANDMARKS = list(range(23, 33))
+
+
+def fppa_unread_flags(motion: Motion, unread: list[tuple[str, int, int, int]]) -> list[dict]:
+    """Why FPPA is missing at some leg-repetitions: ``fppa_slant`` or ``fppa_depth``.
+
+    Parameters
+    ----------
+    motion : Motion
+    unread : list of (side, start, stop, frame)
+        Each leg-repetition without FPPA at peak flexion: its frames and that frame.
+        One with a frame past :data:`~kneevision.protocols.base.FPPA_PLAUSIBLE_DEG`
+        is a bend seen at a slant (:meth:`~kneevision.protocols.base.Motion.rep_fppa`);
+        otherwise the thigh pointed at the camera at that frame.
+    """
+    slanted = [(s, a, b) for s, a, b, _ in unread if motion.fppa_slanted[s][a:b].any()]
+    depth = len(unread) - len(slanted)
+    flags = []
+    if depth:
+        flags.append(
+            flag(
+                "fppa_depth",
+                f"at the bottom of {depth} leg-repetition(s) the thigh pointed at the camera, "
+                "so FPPA could not be read there",
+            )
+        )
+    if slanted:
+        worst = max(
+            float(np.nanmax(np.abs(motion.angles[f"{s}_fppa_deg"][a:b]))) for s, a, b in slanted
+        )
+        flags.append(
+            flag(
+                "fppa_slant",
+                f"in {len(slanted)} leg-repetition(s) the knee's angle in the picture read up "
+                f"to {worst:.0f}°, past any cave-in or bowing out ({FPPA_PLAUSIBLE_DEG:.0f}°): "
+                "the bend was seen at a slant, so FPPA is not given there",
+            )
+        )
+    return flags
 
 
 def facing_flip_flag(motion: Motion, consequence: str) -> dict | None:

@@ -25,12 +25,11 @@ from kneevision.protocols.base import (
     asymmetry_table,
     fill_short_false,
     leg_length_px,
-    peak,
     peak_frame,
     rep_row,
     summarize_sides,
 )
-from kneevision.protocols.quality import common_flags, facing_flip_flag, flag
+from kneevision.protocols.quality import common_flags, facing_flip_flag, flag, fppa_unread_flags
 
 #: A foot this much (metres) above the other counts as lifted.
 LIFT_M = 0.10
@@ -189,7 +188,7 @@ def analyze_squat(
     front = motion.view == "front"
     leg_px = leg_length_px(motion.image)
     counts = {s: 0 for s in SIDES}
-    fppa_unreadable = 0
+    unread: list[tuple[str, int, int, int]] = []
     reach = round(FLIP_MARGIN_S * motion.fps)
     unsure = np.convolve(motion.flipped, np.ones(2 * reach + 1), "same") > 0
     for side, a, b in periods:
@@ -202,11 +201,11 @@ def analyze_squat(
             ib = peak_frame(flex_series, i0, i1, ib)
             img, wld = leg(motion.image[ib], side), leg(motion.world[ib], side)
             m = {"peak_knee_flexion_deg": float(flex_series[ib])}
-            fp = motion.readable_fppa[side]
             if front:
-                m["fppa_at_peak_flexion_deg"] = float(fp[ib])
-                m["peak_fppa_deg"] = peak(fp[i0 : i1 + 1])[0]
-                fppa_unreadable += not math.isfinite(m["fppa_at_peak_flexion_deg"])
+                at_peak, m["peak_fppa_deg"] = motion.rep_fppa(side, i0, i1 + 1, ib)
+                m["fppa_at_peak_flexion_deg"] = at_peak
+                if not math.isfinite(at_peak):
+                    unread.append((side, i0, i1 + 1, ib))
                 m["medial_knee_displacement_pct"] = float(
                     medial_knee_displacement(
                         img["hip"], img["knee"], img["ankle"], img["other_hip"]
@@ -256,12 +255,7 @@ def analyze_squat(
         result.quality.append(
             flag("wrong_view", f"view is {motion.view}: FPPA and pelvic drop need a front view")
         )
-    if fppa_unreadable:
-        result.quality.append(
-            flag(
-                "fppa_depth", f"the thigh pointed at the camera at {fppa_unreadable} rep bottom(s)"
-            )
-        )
+    result.quality += fppa_unread_flags(motion, unread)
     result.notes = [
         "The stance leg is the one whose foot stays on the floor (the other at least "
         f"{100 * LIFT_M:.0f} cm higher in the 3-D landmarks).",

@@ -30,7 +30,7 @@ from kneevision.protocols.base import (
     seen_enough,
     summarize_sides,
 )
-from kneevision.protocols.quality import common_flags, facing_flip_flag, flag
+from kneevision.protocols.quality import common_flags, facing_flip_flag, flag, fppa_unread_flags
 
 SIDE_METRICS = (
     "peak_knee_flexion_deg",
@@ -90,8 +90,12 @@ def find_reps(motion: Motion) -> list[Rep]:
     return [r for r in reps if depth[r.bottom] >= SHALLOW_FRACTION * deepest]
 
 
-def side_metrics(motion: Motion, rep: Rep, side: str, front: bool) -> dict:
-    """Per-rep metrics of one leg: depth, FPPA at peak flexion and at its peak, MKD."""
+def side_metrics(motion: Motion, rep: Rep, side: str, front: bool) -> tuple[dict, int | None]:
+    """Per-rep metrics of one leg, and the frame of its peak flexion.
+
+    Depth, FPPA at peak flexion and at its peak, medial knee displacement, 3-D knee
+    abduction; the frame is None where the leg is not seen.
+    """
     a = motion.angles
     win = slice(rep.start, rep.end + 1)
     flex, i = peak(a[f"{side}_knee_flexion_deg"][win])
@@ -107,19 +111,18 @@ def side_metrics(motion: Motion, rep: Rep, side: str, front: bool) -> dict:
         knee_abduction_3d_deg=nan,
     )
     if not front or i_peak is None:
-        return out
-    fp = motion.readable_fppa[side]
-    out["fppa_at_peak_flexion_deg"] = float(fp[i_peak])
-    out["peak_fppa_deg"] = peak(fp[win])[0]
+        return out, i_peak
+    at_peak, out["peak_fppa_deg"] = motion.rep_fppa(side, rep.start, rep.end + 1, i_peak)
+    out["fppa_at_peak_flexion_deg"] = at_peak
     img, wld = leg(motion.image[i_peak], side), leg(motion.world[i_peak], side)
-    if np.isfinite(fp[i_peak]):  # same geometry limit as FPPA: the hip–ankle line needs the thigh
+    if np.isfinite(at_peak):  # same geometry limit as FPPA: the hip–ankle line needs the thigh
         out["medial_knee_displacement_pct"] = float(
             medial_knee_displacement(img["hip"], img["knee"], img["ankle"], img["other_hip"])
         )
     out["knee_abduction_3d_deg"] = float(
         knee_abduction(wld["hip"], wld["knee"], wld["ankle"], wld["other_hip"])
     )
-    return out
+    return out, i_peak
 
 
 def analyze(motion: Motion, options: Options | None = None) -> Result:
@@ -145,7 +148,7 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
     hidden = far_leg(motion) if motion.view == "side" else None
     rows: list[dict] = []
     events: list[dict] = []
-    fppa_unreadable = 0
+    unread: list[tuple[str, int, int, int]] = []
     for k, rep in enumerate(reps, start=1):
         b = rep.bottom
         kasr = math.nan
@@ -164,11 +167,12 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
             "duration_s": rep.end_s - rep.start_s,
         }
         for side in SIDES:
-            m = side_metrics(motion, rep, side, front)
+            m, i_peak = side_metrics(motion, rep, side, front)
             if side == hidden:
                 m = dict.fromkeys(m, math.nan)
             if front and not math.isfinite(m["fppa_at_peak_flexion_deg"]):
-                fppa_unreadable += 1
+                at = rep.bottom if i_peak is None else i_peak
+                unread.append((side, rep.start, rep.end + 1, at))
             valgus = m["peak_fppa_deg"]
             m["valgus_warning"] = bool(math.isfinite(valgus) and valgus > options.valgus_warn_deg)
             rows.append(rep_row(side, k, rep, **m, **shared))
@@ -182,7 +186,7 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
         m: aggregate(r[m] for r in rows if r["side"] == "left") for m in BILATERAL_METRICS
     }
     result.asymmetry = asymmetry_table(result.sides, SIDE_METRICS)
-    result.quality = common_flags(motion) + squat_flags(motion, reps, fppa_unreadable)
+    result.quality = common_flags(motion) + squat_flags(motion, reps, unread)
     result.notes = [
         "Knee flexion is measured in the image from a side view and from 3-D world "
         "landmarks otherwise (an estimate; about 20° too high when standing seen from the front).",
@@ -194,8 +198,14 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
     return result
 
 
-def squat_flags(motion: Motion, reps: list[Rep], fppa_unreadable: int) -> list[dict]:
-    """View and repetition flags of a squat clip."""
+def squat_flags(
+    motion: Motion, reps: list[Rep], unread: list[tuple[str, int, int, int]]
+) -> list[dict]:
+    """View and repetition flags of a squat clip.
+
+    ``unread``: the leg-repetitions without FPPA
+    (:func:`~kneevision.protocols.quality.fppa_unread_flags`).
+    """
     flags = []
     if not reps:
         flags.append(flag("no_reps", "no complete squat repetition was found"))
@@ -217,14 +227,7 @@ def squat_flags(motion: Motion, reps: list[Rep], fppa_unreadable: int) -> list[d
     swapped = facing_flip_flag(motion, ": per-leg figures mix the two legs there")
     if swapped is not None:
         flags.append(swapped)
-    if fppa_unreadable:
-        flags.append(
-            flag(
-                "fppa_depth",
-                f"at the bottom of {fppa_unreadable} leg-repetition(s) the thigh pointed at the "
-                "camera, so FPPA could not be read there",
-            )
-        )
+    flags += fppa_unread_flags(motion, unread)
     fast = [r for r in reps if (r.bottom - r.start) < 8]
     if fast:
         flags.append(

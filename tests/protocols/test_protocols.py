@@ -21,6 +21,7 @@ from kneevision.kinematics.landmarks import JOINTS
 from kneevision.kinematics.series import relabel
 from kneevision.pose.sequence import MIRROR_PERMUTATION
 from kneevision.protocols import Options, prepare, run
+from kneevision.protocols.base import FPPA_PLAUSIBLE_DEG
 from kneevision.protocols.seated_twist import merge
 
 FRONT = S.Camera.facing([0, 0.6, 0], distance=3.5)
@@ -96,6 +97,32 @@ def test_deep_squat_leaves_fppa_empty_and_says_why():
     assert all(math.isnan(x["fppa_at_peak_flexion_deg"]) for x in r.reps)
     assert "fppa_depth" in r.flag_codes()
     assert all(f["advice"] for f in r.quality)
+
+
+def test_fppa_past_any_cave_in_is_not_given_and_says_why():
+    """A knee angle in the picture past FPPA_PLAUSIBLE_DEG is a bend seen at a slant: no
+    FPPA at those repetitions (nor in the peak), a flag naming the angle, the other leg
+    and the milder repetitions as before."""
+    # The left knee "caves" 60° on the last two repetitions: what a lateral lunge or an
+    # oblique camera puts in the picture, not what a knee does.
+    valgus = {"left": np.array([12.0, 12.0, 60.0, 60.0]), "right": np.zeros(4)}
+    scene = S.squat_scene(4, depth_deg=50.0, valgus_deg=valgus, rep_s=2.4)
+    motion, r = analyse(scene, FRONT)
+    assert r.protocol == "squat" and r.view == "front"
+    left = rows(r, "left")
+    for x in left[:2]:
+        assert 10 < x["fppa_at_peak_flexion_deg"] < 14 and 10 < x["peak_fppa_deg"] < 14
+    for x in left[2:]:  # the peak too: just under the limit, it would be the view's as well
+        assert math.isnan(x["fppa_at_peak_flexion_deg"]) and math.isnan(x["peak_fppa_deg"])
+    assert all(abs(x["fppa_at_peak_flexion_deg"]) < 6 for x in rows(r, "right"))
+    assert 10 < r.sides["left"]["peak_fppa_deg"]["value"] < 14
+    (slant,) = [f for f in r.quality if f["code"] == "fppa_slant"]
+    assert "in 2 leg-repetition(s)" in slant["message"] and slant["advice"]
+    worst = int(slant["message"].split("up to ")[1].split("°")[0])
+    assert FPPA_PLAUSIBLE_DEG < worst < 90
+    assert "fppa_depth" not in r.flag_codes()
+    # The series itself keeps what the picture shows (angles.csv).
+    assert np.nanmax(motion.angles["left_fppa_deg"]) > FPPA_PLAUSIBLE_DEG
 
 
 def test_squat_side_view_depth_only_near_leg():
