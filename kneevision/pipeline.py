@@ -28,7 +28,7 @@ from kneevision.pose.landmarker import FlipAveragedEstimator, PoseEstimator, Pos
 from kneevision.pose.model import ModelFile
 from kneevision.pose.resample import to_timeline
 from kneevision.pose.sequence import MIRROR_PERMUTATION, PoseSequence
-from kneevision.protocols.base import VALGUS_WARN_DEG
+from kneevision.protocols.base import FPPA_PLAUSIBLE_DEG, VALGUS_WARN_DEG
 from kneevision.report.overlay import blur_face, draw_overlay
 from kneevision.video.source import (
     VideoInfo,
@@ -69,7 +69,8 @@ def live_labels(
     ``warn_deg`` is the FPPA above which a side is warned (``Settings.valgus_warn_deg``).
 
     The valgus warning is only raised on frames that face the camera; FPPA from
-    the side is not valgus.
+    the side is not valgus, nor is one past ``FPPA_PLAUSIBLE_DEG`` (a bend seen at a
+    slant: shown as ``--``, as the analysis gives none).
     """
     labels, warn = {}, {}
     front = facing_camera(points_img)
@@ -77,6 +78,8 @@ def live_labels(
         img, wld = leg(points_img, side), leg(points_world, side)
         flex = float(knee_flexion(wld["hip"], wld["knee"], wld["ankle"]))
         f = float(fppa(img["hip"], img["knee"], img["ankle"], img["other_hip"]))
+        if abs(f) > FPPA_PLAUSIBLE_DEG:
+            f = math.nan
         tag = "L" if side == "left" else "R"
         labels[side] = [
             f"{tag} flex {flex:5.1f}" if np.isfinite(flex) else f"{tag} flex  --",

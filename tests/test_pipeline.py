@@ -35,3 +35,23 @@ def test_overlay_frames_have_the_declared_size():
     pf = PoseFrame.missing(0)
     out = render((np.zeros((1920, 1080, 3), np.uint8), 0.0, pf))
     assert out.shape == (960, 540, 3)
+
+
+def test_live_labels_show_no_fppa_past_what_a_knee_does():
+    """The overlay's FPPA label and warning follow the analysis: a knee angle in the
+    picture past protocols.base.FPPA_PLAUSIBLE_DEG is a bend seen at a slant, shown as
+    "--"."""
+    from kneevision import synthetic as S
+    from kneevision.pipeline import live_labels
+
+    camera = S.Camera.facing([0, 0.6, 0], distance=3.5)
+    valgus = {"left": np.array([15.0, 60.0]), "right": np.zeros(2)}
+    scene = S.squat_scene(2, depth_deg=50.0, valgus_deg=valgus, rep_s=2.4)
+    seq = scene.observe(camera)
+    (_, b1, _), (_, b2, _) = scene.reps
+    for bottom_s, shown in ((b1, True), (b2, False)):
+        i = int(np.argmin(np.abs(seq.time_s - bottom_s)))
+        labels, warn = live_labels(seq.image[i], seq.world[i], warn_deg=10.0)
+        assert ("FPPA  --" not in labels["left"][1]) is shown, labels
+        assert warn["left"] is shown  # 15° warns; the slant does not
+        assert warn["right"] is False
