@@ -114,11 +114,14 @@ class Motion:
     def rep_fppa(self, side: Side, start: int, stop: int, at: int) -> tuple[float, float]:
         """One leg-repetition's FPPA: at frame ``at``, and its peak over ``start:stop``.
 
-        Both NaN when any frame of the repetition reads at a slant
-        (:attr:`fppa_slanted`): a peak taken just under the limit there would be as
-        much the view's doing as one past it.
+        Both NaN when frame ``at`` reads at a slant (:attr:`fppa_slanted`): the
+        repetition's bend was seen at a slant, and a peak taken just under the limit
+        would be the view's doing as well. Elsewhere the frames past the limit are only
+        left out of the peak: near full depth the shortening thigh's angle runs wild
+        before it counts as pointing at the camera (a real goblet squat read up to
+        125° there, its peaks −12 to −18° on the other frames).
         """
-        if self.fppa_slanted[side][start:stop].any():
+        if self.fppa_slanted[side][at]:
             return math.nan, math.nan
         fp = self.readable_fppa[side]
         return float(fp[at]), peak(fp[start:stop])[0]

@@ -84,11 +84,11 @@ def fppa_unread_flags(motion: Motion, unread: list[tuple[str, int, int, int]]) -
     motion : Motion
     unread : list of (side, start, stop, frame)
         Each leg-repetition without FPPA at peak flexion: its frames and that frame.
-        One with a frame past :data:`~kneevision.protocols.base.FPPA_PLAUSIBLE_DEG`
-        is a bend seen at a slant (:meth:`~kneevision.protocols.base.Motion.rep_fppa`);
-        otherwise the thigh pointed at the camera at that frame.
+        Past :data:`~kneevision.protocols.base.FPPA_PLAUSIBLE_DEG` at that frame it is
+        a bend seen at a slant (:meth:`~kneevision.protocols.base.Motion.rep_fppa`);
+        otherwise the thigh pointed at the camera there.
     """
-    slanted = [(s, a, b) for s, a, b, _ in unread if motion.fppa_slanted[s][a:b].any()]
+    slanted = [(s, i) for s, _, _, i in unread if motion.fppa_slanted[s][i]]
     depth = len(unread) - len(slanted)
     flags = []
     if depth:
@@ -100,9 +100,7 @@ def fppa_unread_flags(motion: Motion, unread: list[tuple[str, int, int, int]]) -
             )
         )
     if slanted:
-        worst = max(
-            float(np.nanmax(np.abs(motion.angles[f"{s}_fppa_deg"][a:b]))) for s, a, b in slanted
-        )
+        worst = max(abs(float(motion.angles[f"{s}_fppa_deg"][i])) for s, i in slanted)
         flags.append(
             flag(
                 "fppa_slant",
