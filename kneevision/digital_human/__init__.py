@@ -7,11 +7,6 @@ measured on the posed skeleton with KneeVision's own definitions (:mod:`.truth`)
 clips into the validity table that every reported error comes from.
 """
 
-from kneevision.digital_human.body import BODIES, ArmPose, BodyShape, LegPose, Pose
-from kneevision.digital_human.clip import RenderOptions, render_scene
-from kneevision.digital_human.render import Lighting, Look, PhoneCamera, Renderer
-from kneevision.digital_human.scenes import SCENES, Scene
-
 __all__ = [
     "BODIES",
     "SCENES",
@@ -27,3 +22,29 @@ __all__ = [
     "Scene",
     "render_scene",
 ]
+
+#: Where each name lives: loaded on first use (PEP 562), so that the CLI, which imports
+#: this package's ``cli`` module to build its parser, does not load the renderer.
+_HOMES = {
+    "BODIES": "body",
+    "ArmPose": "body",
+    "BodyShape": "body",
+    "LegPose": "body",
+    "Pose": "body",
+    "RenderOptions": "clip",
+    "render_scene": "clip",
+    "Lighting": "render",
+    "Look": "render",
+    "PhoneCamera": "render",
+    "Renderer": "render",
+    "SCENES": "scenes",
+    "Scene": "scenes",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _HOMES:
+        import importlib
+
+        return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
