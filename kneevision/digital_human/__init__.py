@@ -7,22 +7,6 @@ measured on the posed skeleton with KneeVision's own definitions (:mod:`.truth`)
 clips into the validity table that every reported error comes from.
 """
 
-__all__ = [
-    "BODIES",
-    "SCENES",
-    "ArmPose",
-    "BodyShape",
-    "LegPose",
-    "Lighting",
-    "Look",
-    "PhoneCamera",
-    "Pose",
-    "RenderOptions",
-    "Renderer",
-    "Scene",
-    "render_scene",
-]
-
 #: Where each name lives: loaded on first use (PEP 562), so that the CLI, which imports
 #: this package's ``cli`` module to build its parser, does not load the renderer.
 _HOMES = {
@@ -40,6 +24,7 @@ _HOMES = {
     "SCENES": "scenes",
     "Scene": "scenes",
 }
+__all__ = sorted(_HOMES)
 
 
 def __getattr__(name: str) -> object:

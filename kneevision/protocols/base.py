@@ -98,17 +98,22 @@ class Motion:
         return facing_flips(self.time_s, self.raw_image)
 
     @cached_property
+    def thigh_readable(self) -> dict[str, NDArray[np.bool_]]:
+        """Per side, frames whose thigh a front-view FPPA can use (:func:`fppa_readable`)."""
+        return {s: fppa_readable(self.image, s) for s in SIDES}
+
+    @cached_property
     def fppa_slanted(self) -> dict[str, NDArray[np.bool_]]:
         """Per side, frames whose FPPA reads past :data:`FPPA_PLAUSIBLE_DEG`.
 
-        The thigh is readable there (:func:`fppa_readable`): the angle is the knee's
+        The thigh is readable there (:attr:`thigh_readable`): the angle is the knee's
         bend seen at a slant, not valgus.
         """
         out = {}
         for s in SIDES:
             with np.errstate(invalid="ignore"):
                 wild = np.abs(self.angles[f"{s}_fppa_deg"]) > FPPA_PLAUSIBLE_DEG
-            out[s] = fppa_readable(self.image, s) & wild
+            out[s] = self.thigh_readable[s] & wild
         return out
 
     def rep_fppa(self, side: Side, start: int, stop: int, at: int) -> tuple[float, float]:
@@ -130,12 +135,12 @@ class Motion:
     def readable_fppa(self) -> dict[str, FloatArray]:
         """FPPA per side, NaN on frames where it cannot be read.
 
-        That is, where the thigh points at the camera (:func:`fppa_readable`) or the
+        That is, where the thigh points at the camera (:attr:`thigh_readable`) or the
         angle is past what a knee does in the frontal plane (:attr:`fppa_slanted`).
         """
         return {
             s: np.where(
-                fppa_readable(self.image, s) & ~self.fppa_slanted[s],
+                self.thigh_readable[s] & ~self.fppa_slanted[s],
                 self.angles[f"{s}_fppa_deg"],
                 np.nan,
             )

@@ -69,7 +69,7 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
     result = Result(protocol="lunge", view=motion.view)
     front = motion.view == "front"
     counts = {s: 0 for s in SIDES}
-    unread: list[tuple[str, int, int, int]] = []
+    unread: list[tuple[str, int]] = []
     for rep in find_reps(motion):
         side = options.side or leading_side(motion, rep.bottom)
         if side is None:
@@ -88,7 +88,7 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
             at_peak, m["peak_fppa_deg"] = motion.rep_fppa(side, rep.start, rep.end + 1, ib)
             m["fppa_at_peak_flexion_deg"] = at_peak
             if not math.isfinite(at_peak):
-                unread.append((side, rep.start, rep.end + 1, ib))
+                unread.append((side, ib))
             m["knee_over_foot_medial_pct"] = knee_over_foot_pct(motion.image[ib], side)
             m["medial_knee_displacement_pct"] = float(
                 medial_knee_displacement(j["hip"], j["knee"], j["ankle"], j["other_hip"])

@@ -76,19 +76,19 @@ def flag(code: str, message: str) -> dict:
 LEG_LANDMARKS = list(range(23, 33))
 
 
-def fppa_unread_flags(motion: Motion, unread: list[tuple[str, int, int, int]]) -> list[dict]:
+def fppa_unread_flags(motion: Motion, unread: list[tuple[str, int]]) -> list[dict]:
     """Why FPPA is missing at some leg-repetitions: ``fppa_slant`` or ``fppa_depth``.
 
     Parameters
     ----------
     motion : Motion
-    unread : list of (side, start, stop, frame)
-        Each leg-repetition without FPPA at peak flexion: its frames and that frame.
-        Past :data:`~kneevision.protocols.base.FPPA_PLAUSIBLE_DEG` at that frame it is
-        a bend seen at a slant (:meth:`~kneevision.protocols.base.Motion.rep_fppa`);
-        otherwise the thigh pointed at the camera there.
+    unread : list of (side, frame)
+        Each leg-repetition without FPPA at peak flexion, with that frame. Past
+        :data:`~kneevision.protocols.base.FPPA_PLAUSIBLE_DEG` there it is a bend seen
+        at a slant (:meth:`~kneevision.protocols.base.Motion.rep_fppa`); otherwise the
+        thigh pointed at the camera.
     """
-    slanted = [(s, i) for s, _, _, i in unread if motion.fppa_slanted[s][i]]
+    slanted = [(s, i) for s, i in unread if motion.fppa_slanted[s][i]]
     depth = len(unread) - len(slanted)
     flags = []
     if depth:

@@ -188,7 +188,7 @@ def analyze_squat(
     front = motion.view == "front"
     leg_px = leg_length_px(motion.image)
     counts = {s: 0 for s in SIDES}
-    unread: list[tuple[str, int, int, int]] = []
+    unread: list[tuple[str, int]] = []
     reach = round(FLIP_MARGIN_S * motion.fps)
     unsure = np.convolve(motion.flipped, np.ones(2 * reach + 1), "same") > 0
     for side, a, b in periods:
@@ -205,7 +205,7 @@ def analyze_squat(
                 at_peak, m["peak_fppa_deg"] = motion.rep_fppa(side, i0, i1 + 1, ib)
                 m["fppa_at_peak_flexion_deg"] = at_peak
                 if not math.isfinite(at_peak):
-                    unread.append((side, i0, i1 + 1, ib))
+                    unread.append((side, ib))
                 m["medial_knee_displacement_pct"] = float(
                     medial_knee_displacement(
                         img["hip"], img["knee"], img["ankle"], img["other_hip"]

@@ -148,7 +148,7 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
     hidden = far_leg(motion) if motion.view == "side" else None
     rows: list[dict] = []
     events: list[dict] = []
-    unread: list[tuple[str, int, int, int]] = []
+    unread: list[tuple[str, int]] = []
     for k, rep in enumerate(reps, start=1):
         b = rep.bottom
         kasr = math.nan
@@ -171,8 +171,7 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
             if side == hidden:
                 m = dict.fromkeys(m, math.nan)
             if front and not math.isfinite(m["fppa_at_peak_flexion_deg"]):
-                at = rep.bottom if i_peak is None else i_peak
-                unread.append((side, rep.start, rep.end + 1, at))
+                unread.append((side, rep.bottom if i_peak is None else i_peak))
             valgus = m["peak_fppa_deg"]
             m["valgus_warning"] = bool(math.isfinite(valgus) and valgus > options.valgus_warn_deg)
             rows.append(rep_row(side, k, rep, **m, **shared))
@@ -198,9 +197,7 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
     return result
 
 
-def squat_flags(
-    motion: Motion, reps: list[Rep], unread: list[tuple[str, int, int, int]]
-) -> list[dict]:
+def squat_flags(motion: Motion, reps: list[Rep], unread: list[tuple[str, int]]) -> list[dict]:
     """View and repetition flags of a squat clip.
 
     ``unread``: the leg-repetitions without FPPA
