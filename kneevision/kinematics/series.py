@@ -19,6 +19,7 @@ from kneevision.kinematics.angles import (
 from kneevision.kinematics.flexion import front_knee_flexion, side_knee_flexion
 from kneevision.kinematics.landmarks import SIDES, leg, pair
 from kneevision.kinematics.signals import fill_gaps, lowpass, mask_low_visibility
+from kneevision.pose.sequence import facing_sign
 
 FloatArray = NDArray[np.float64]
 View = Literal["front", "side", "oblique", "unknown"]
@@ -230,25 +231,8 @@ def frame_angles(
     return out
 
 
-#: Shoulder and hip lines this wide against the trunk (image) tell which way the body faces.
-FACING_MIN_RATIO = 0.3
 #: The body turns round no faster than this: a quicker reversal is the model's relabelling.
 MIN_TURN_S = 0.5
-
-
-def facing_sign(image: FloatArray, min_ratio: float = FACING_MIN_RATIO) -> FloatArray:
-    """Which way the labels say the body faces, per frame: +1, −1, or 0 when unclear.
-
-    The sign of the left-minus-right image x of the shoulders plus the hips (+1: the
-    person's left on the image right, i.e. facing the camera in an unmirrored clip), or
-    0 when that width is under ``min_ratio`` of the trunk length (side-on, or missing).
-    """
-    ls, rs, lh, rh = (image[:, i] for i in (*pair("shoulder"), *pair("hip")))
-    across = (ls[:, 0] - rs[:, 0]) + (lh[:, 0] - rh[:, 0])
-    trunk = np.linalg.norm((ls + rs) / 2 - (lh + rh) / 2, axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r = across / (2 * trunk)
-        return np.where(np.isfinite(r) & (np.abs(r) >= min_ratio), np.sign(r), 0.0)
 
 
 def facing_flips(

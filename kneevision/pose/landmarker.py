@@ -31,7 +31,7 @@ from kneevision._native import quiet_native_stderr
 from kneevision.cores import pin_to
 from kneevision.errors import ModelError
 from kneevision.pose.model import ModelFile, resolve_model
-from kneevision.pose.sequence import INDEX, MIRROR_PERMUTATION, N_LANDMARKS
+from kneevision.pose.sequence import INDEX, MIRROR_PERMUTATION, N_LANDMARKS, facing_sign
 
 # Landmarks used to tell people apart: shoulders and hips.
 _TORSO = np.array([INDEX[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")])
@@ -478,7 +478,13 @@ class FlipAveragedEstimator:
     Which mirrored pose is averaged in: the one whose un-mirrored torso is nearest
     the direct stream's followed person in the same frame (or where it was last
     seen); a pose farther than its own torso size from it is another person, and the
-    frame keeps the direct pose alone. The mirrored stream looks for several poses
+    frame keeps the direct pose alone. Where the two streams' labels say the body faces
+    opposite ways (:func:`~kneevision.pose.sequence.facing_sign`: one took it for its
+    back and exchanged every left and right label), their average would put each leg
+    halfway between the two: the frame keeps the pose whose labels face the camera,
+    alone, as KneeVision's set-ups film the person from the front or the side. A
+    mirrored clip's two streams exchange roles, so the estimate stays mirror-symmetric.
+    The mirrored stream looks for several poses
     from :data:`MIRROR_LAG` frames after the direct stream switched to several, so
     that :meth:`track` can run it ahead without its answers depending on timing.
 
@@ -551,6 +557,9 @@ class FlipAveragedEstimator:
         both = np.isfinite(a.image[:, 0]) & np.isfinite(b.image[:, 0])
         if not both.any():  # the mirrored stream alone found the person
             return replace(b, people=people)
+        facing = facing_sign(a.image), facing_sign(b.image)
+        if facing[0] * facing[1] < 0:  # one stream took the body for its back
+            return replace(a if facing[0] > 0 else b, people=people)
         return PoseFrame(
             image=(a.image + b.image) / 2,
             visibility=(a.visibility + b.visibility) / 2,

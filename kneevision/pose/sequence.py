@@ -197,3 +197,34 @@ def _mirror_index() -> dict[int, int]:
 
 #: Index permutation that swaps left and right landmarks (what a mirror does).
 MIRROR_PERMUTATION = np.array([_mirror_index()[i] for i in range(N_LANDMARKS)])
+
+#: Shoulder and hip lines this wide against the trunk (image) tell which way the body faces.
+FACING_MIN_RATIO = 0.3
+
+
+def facing_sign(image: np.ndarray, min_ratio: float = FACING_MIN_RATIO) -> np.ndarray:
+    """Which way the labels say the body faces: +1, −1, or 0 when unclear.
+
+    The sign of the left-minus-right image x of the shoulders plus the hips (+1: the
+    person's left on the image right, i.e. facing the camera as the pose model labels
+    it), or 0 when that width is under ``min_ratio`` of the trunk length (side-on, or
+    missing).
+
+    Parameters
+    ----------
+    image : ndarray, shape (..., 33, 2)
+        Image landmarks of one frame or of many.
+
+    Returns
+    -------
+    ndarray, shape (...)
+    """
+    ls, rs, lh, rh = (
+        image[..., INDEX[n], :]
+        for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")
+    )
+    across = (ls[..., 0] - rs[..., 0]) + (lh[..., 0] - rh[..., 0])
+    trunk = np.linalg.norm((ls + rs) / 2 - (lh + rh) / 2, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = across / (2 * trunk)
+        return np.where(np.isfinite(r) & (np.abs(r) >= min_ratio), np.sign(r), 0.0)

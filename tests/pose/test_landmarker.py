@@ -138,3 +138,28 @@ def test_mirrored_pose_averaged_in_is_the_followed_persons():
     # the direct stream lost the person this frame: matched to where it was last seen
     out = est._combine(PoseFrame.missing(0), [other, near])
     assert np.array_equal(out.image, near.image)
+
+
+def test_streams_that_disagree_on_facing_are_not_averaged():
+    """One stream took the body for its back (every left and right label exchanged):
+    averaging would put each leg halfway between the two, so the frame keeps the pose
+    whose labels face the camera, whichever stream found it."""
+    from types import SimpleNamespace
+
+    from kneevision.pose.landmarker import FlipAveragedEstimator, PoseFrame
+    from kneevision.pose.sequence import MIRROR_PERMUTATION, facing_sign
+
+    def pf(image: np.ndarray) -> PoseFrame:
+        return PoseFrame(image, np.ones(33), np.ones(33), np.zeros((33, 3)), 1)
+
+    back = _person(300, 200)  # its left shoulder and hip on the image left
+    front = back[MIRROR_PERMUTATION]  # the same points, labelled facing the camera
+    assert facing_sign(back) == -1 and facing_sign(front) == 1
+    est = object.__new__(FlipAveragedEstimator)
+    est._direct = SimpleNamespace(followed=front)
+    for direct, mirrored in ((pf(front), pf(back)), (pf(back), pf(front))):
+        out = est._combine(direct, [mirrored])
+        assert np.array_equal(out.image, front)
+    # agreeing streams are still averaged
+    nudged = pf(front + 2.0)
+    assert np.allclose(est._combine(pf(front), [nudged]).image, front + 1.0)
