@@ -9,7 +9,9 @@ Decision, in order, each step recorded as a reason in ``summary.json``:
    with the low knee switching legs from one bottom to the next → ``lunge``
    (alternating lunges lift each foot in turn, which alone looks single-leg); one
    foot lifted in half the frames → ``single-leg-squat``; knees at clearly different
-   heights at the bottoms → ``lunge``; otherwise ``squat``.
+   heights at the bottoms → ``lunge``; seen from the front, one foot lifted in half the
+   frames *in the picture* → ``single-leg-squat`` (the 3-D feet of a body whose legs'
+   labels the model swapped can sit at one height); otherwise ``squat``.
 4. Without: one foot lifted in at least 30 % of the frames → ``balance``;
    otherwise ``squat`` (flagged: no repetitions).
 
@@ -24,7 +26,7 @@ import numpy as np
 from kneevision.kinematics.angles import angle_between
 from kneevision.kinematics.landmarks import JOINTS
 from kneevision.protocols.base import Motion
-from kneevision.protocols.single_leg import stance_share
+from kneevision.protocols.single_leg import image_stance_share, stance_share
 from kneevision.protocols.squat import find_reps
 
 SEATED_THIGH_DEG = 55.0
@@ -102,6 +104,15 @@ def detect(motion: Motion) -> tuple[str, list[str]]:
         if gap_m >= LUNGE_KNEE_GAP_M:
             reasons.append(f"knees {100 * gap_m:.0f} cm apart in height at the bottoms: a lunge")
             return "lunge", reasons
+        if motion.view == "front" and (pictured := image_stance_share(motion)) >= 0.5:
+            # The 3-D feet can sit at one height where the model swapped the legs' labels on
+            # many frames (a rendered single-leg squat: one foot lifted in 14% of frames).
+            reasons.append(
+                f"one foot off the floor in {100 * share:.0f}% of frames in 3-D but in "
+                f"{100 * pictured:.0f}% in the picture, knees level at the bottoms "
+                f"({100 * gap_m:.0f} cm apart): single-leg"
+            )
+            return "single-leg-squat", reasons
         reasons.append(f"knees level at the bottoms ({100 * gap_m:.0f} cm apart): a squat")
         return "squat", reasons
     share = stance_share(motion)

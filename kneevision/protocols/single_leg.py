@@ -33,6 +33,9 @@ from kneevision.protocols.quality import common_flags, facing_flip_flag, flag, f
 
 #: A foot this much (metres) above the other counts as lifted.
 LIFT_M = 0.10
+#: In the picture (front view), a foot whose lowest point is this share of the leg's
+#: image length above the other's counts as lifted.
+IMAGE_LIFT_LEG = 0.10
 #: Shortest single-leg stance that counts as a hold or a set, seconds.
 MIN_STANCE_S = 0.5
 #: Pelvic drop is not read on frames the pose model relabelled (front view) nor this
@@ -128,6 +131,23 @@ def stance_share(motion: Motion) -> float:
     lift = lift_m(motion.world)
     ok = np.isfinite(lift)
     return float((np.abs(lift[ok]) > LIFT_M).mean()) if ok.any() else 0.0
+
+
+def image_stance_share(motion: Motion) -> float:
+    """Share of pose frames with one foot clearly lifted in the picture (front views).
+
+    Each foot's lowest image point (ankle, heel or toe) against the other's, over
+    :data:`IMAGE_LIFT_LEG` of the leg's image length. For a front view only: from the
+    side the far foot hides behind the near one, and any view's picture also lifts the
+    farther of two feet set apart in depth (a lunge's back foot).
+    """
+    foot = {s: motion.image[:, [JOINTS[n][s] for n in ("ankle", "heel", "toe")], 1] for s in SIDES}
+    ok = np.isfinite(foot["left"]).any(axis=1) & np.isfinite(foot["right"]).any(axis=1)
+    leg_px = leg_length_px(motion.image)
+    if not ok.any() or not np.isfinite(leg_px):
+        return 0.0
+    gap = np.nanmax(foot["left"][ok], axis=1) - np.nanmax(foot["right"][ok], axis=1)
+    return float((np.abs(gap) > IMAGE_LIFT_LEG * leg_px).mean())
 
 
 def _start(motion: Motion, options: Options, name: str) -> tuple[Result, list]:

@@ -157,6 +157,25 @@ def test_single_leg_squat_stance_leg_and_fppa(stance):
     assert "side_missing" in r.flag_codes()
 
 
+def test_single_leg_squat_found_in_the_picture_when_the_3d_feet_sit_level():
+    """A front-view single-leg squat whose 3-D feet the model put at one height (as on a
+    render whose legs' labels it swapped on many frames) is still single-leg: the picture
+    shows the lifted foot. From the side the picture's cue is not used."""
+    scene = S.squat_scene(3, depth_deg=45.0, valgus_deg=8.0, single_leg="right", lead_s=1.5)
+    for camera, view in ((FRONT, "front"), (SIDE, "side")):
+        seq = scene.observe(camera, noise_px=0.5, noise_m=0.003, seed=1)
+        feet = {s: [JOINTS[n][s] for n in ("ankle", "heel", "toe")] for s in SIDES}
+        seq.world[:, feet["left"], 1] = seq.world[:, feet["right"], 1]  # 3-D feet level
+        motion = prepare(seq)
+        r = run("auto", motion, Options())
+        assert motion.view == view
+        if view == "front":
+            assert r.protocol == "single-leg-squat", r.detection
+            assert "in the picture" in r.detection["reasons"][-1]
+        else:
+            assert r.protocol == "squat", r.detection
+
+
 def test_single_leg_pelvic_drop_skips_frames_the_model_relabelled():
     """Two frames near a rep's end with every label exchanged and the hips in flux (as the
     renders showed, 40° read for a true 4°) leave the pelvic drop as it was."""
