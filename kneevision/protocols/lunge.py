@@ -89,9 +89,18 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
             m["fppa_at_peak_flexion_deg"] = at_peak
             if not math.isfinite(at_peak):
                 unread.append((side, ib))
-            m["knee_over_foot_medial_pct"] = knee_over_foot_pct(motion.image[ib], side)
-            m["medial_knee_displacement_pct"] = float(
-                medial_knee_displacement(j["hip"], j["knee"], j["ankle"], j["other_hip"])
+            # A bend seen at a slant moves the knee sideways in the picture too: where FPPA
+            # reads as one, no displacement either (a thigh pointing at the camera leaves
+            # the hip–ankle line: displacement still reads there, 1.1% of the leg median on
+            # the renders).
+            readable = not motion.fppa_slanted[side][ib]
+            m["knee_over_foot_medial_pct"] = (
+                knee_over_foot_pct(motion.image[ib], side) if readable else nan
+            )
+            m["medial_knee_displacement_pct"] = (
+                float(medial_knee_displacement(j["hip"], j["knee"], j["ankle"], j["other_hip"]))
+                if readable
+                else nan
             )
         else:
             m |= dict.fromkeys(LUNGE_METRICS[1:5], nan)

@@ -106,7 +106,8 @@ def fppa_unread_flags(motion: Motion, unread: list[tuple[str, int]]) -> list[dic
                 "fppa_slant",
                 f"in {len(slanted)} leg-repetition(s) the knee's angle in the picture read up "
                 f"to {worst:.0f}°, past any cave-in or bowing out ({FPPA_PLAUSIBLE_DEG:.0f}°): "
-                "the bend was seen at a slant, so FPPA is not given there",
+                "the bend was seen at a slant, so FPPA and the knee's sideways displacement "
+                "are not given there",
             )
         )
     return flags

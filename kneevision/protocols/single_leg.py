@@ -226,10 +226,15 @@ def analyze_squat(
                 m["fppa_at_peak_flexion_deg"] = at_peak
                 if not math.isfinite(at_peak):
                     unread.append((side, ib))
-                m["medial_knee_displacement_pct"] = float(
-                    medial_knee_displacement(
-                        img["hip"], img["knee"], img["ankle"], img["other_hip"]
+                # A slant moves the knee sideways as well (see the lunge): none there.
+                m["medial_knee_displacement_pct"] = (
+                    float(
+                        medial_knee_displacement(
+                            img["hip"], img["knee"], img["ankle"], img["other_hip"]
+                        )
                     )
+                    if not motion.fppa_slanted[side][ib]
+                    else math.nan
                 )
                 drop = pelvic_drop(
                     motion.image[i0 : i1 + 1, JOINTS["hip"][side]],

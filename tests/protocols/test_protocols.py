@@ -125,6 +125,38 @@ def test_fppa_past_any_cave_in_is_not_given_and_says_why():
     assert np.nanmax(motion.angles["left_fppa_deg"]) > FPPA_PLAUSIBLE_DEG
 
 
+@pytest.mark.parametrize(
+    ("protocol", "scene", "metrics"),
+    [
+        (
+            "lunge",
+            S.lunge_scene(3, front="left", depth_deg=40.0, valgus_deg=8.0),
+            ("medial_knee_displacement_pct", "knee_over_foot_medial_pct"),
+        ),
+        (
+            "single-leg-squat",
+            S.squat_scene(3, depth_deg=45.0, valgus_deg=8.0, single_leg="right", lead_s=1.5),
+            ("medial_knee_displacement_pct",),
+        ),
+    ],
+)
+def test_displacement_not_given_where_fppa_reads_at_a_slant(protocol, scene, metrics):
+    """Lunge and single-leg squat: where the knee's angle in the picture reads at a slant
+    (past FPPA_PLAUSIBLE_DEG: the bend seen across the picture, as on the real reverse and
+    lateral lunges), the knee's sideways displacement is the slant's as well, so it is
+    not given either; read as usual elsewhere."""
+    seq = scene.observe(FRONT, noise_px=0.5, noise_m=0.003, seed=1)
+    plain = run(protocol, prepare(seq), Options())
+    assert plain.reps and all(math.isfinite(x[k]) for x in plain.reps for k in metrics)
+    motion = prepare(seq)
+    motion.__dict__["fppa_slanted"] = {s: np.ones(len(motion), dtype=bool) for s in SIDES}
+    slanted = run(protocol, motion, Options())
+    assert len(slanted.reps) == len(plain.reps)
+    for x in slanted.reps:
+        assert math.isnan(x["peak_fppa_deg"]) and all(math.isnan(x[k]) for k in metrics)
+    assert "fppa_slant" in slanted.flag_codes()
+
+
 def test_squat_side_view_depth_only_near_leg():
     scene = S.squat_scene(4, depth_deg=90.0)
     _, r = analyse(scene, SIDE, noise=False)
