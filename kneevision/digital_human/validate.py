@@ -100,8 +100,8 @@ def matrix(quick: bool = False, protocol: str | None = None) -> list[Case]:
         squat_setups = [
             ("front, 3 m, knee height", knee_height, (0, 1, 2)),
             ("front, 3 m, hip height", dict(distance=3.0, height_m=0.95), (0, 2)),
-            ("front +10°, 3 m", dict(knee_height, azimuth=10.0), (1,)),
-            ("front −10°, 3 m", dict(knee_height, azimuth=-10.0), (2,)),
+            ("front +10°, 3 m", dict(knee_height, azimuth=10.0), (0, 1, 2)),
+            ("front −10°, 3 m", dict(knee_height, azimuth=-10.0), (0, 1, 2)),
             ("side, 3 m, knee height", dict(knee_height, azimuth=90.0), (0, 1)),
         ]
         lights = (Lighting(azimuth=-45.0), Lighting(azimuth=45.0), Lighting())
