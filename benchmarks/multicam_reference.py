@@ -12,7 +12,11 @@ with the reference:
 - knee flexion per frame as ``angles.csv`` reports it, against the flexion of the
   triangulated joints (slope, bias, median |error|);
 - FPPA per frame against the FPPA of the reference joints projected into that camera,
-  which separates the model's 2-D placement from the view's geometry;
+  which separates the model's 2-D placement from the view's geometry; the reference's
+  joints are the model's own landmarks triangulated, so they carry its knee placement
+  and are read as ``angles.csv`` reads the camera's (×
+  :data:`~kneevision.kinematics.flexion.FPPA_GAIN`): this compares views, it cannot
+  check that correction;
 - how often the view's left and right legs were swapped against the consensus.
 
 Calibration: Qualisys ``.qca.txt`` (focal length and principal point in 1/64 px,
@@ -38,7 +42,8 @@ from pathlib import Path
 import numpy as np
 
 from kneevision.api import Table
-from kneevision.kinematics.angles import fppa, knee_flexion
+from kneevision.kinematics.angles import knee_flexion
+from kneevision.kinematics.flexion import landmark_fppa
 from kneevision.kinematics.landmarks import JOINTS, SIDES, leg, other
 from kneevision.pose.sequence import PoseSequence
 
@@ -257,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
             slope, bias, mae, _ = fit(ref_flex[s], mine)
             flex_cells.append(f"{s} {slope:.2f} / {bias:+.1f}° / {mae:.1f}°")
             jp = leg(proj, s)
-            ref_fp = fppa(jp["hip"], jp["knee"], jp["ankle"], jp["other_hip"])
+            ref_fp = landmark_fppa(jp["hip"], jp["knee"], jp["ankle"], jp["other_hip"])
             mine_fp = np.where(swaps[:n, k], a[f"{other(s)}_fppa_deg"][:n],
                                a[f"{s}_fppa_deg"][:n])  # fmt: skip
             _, fb, fm, _ = fit(ref_fp, mine_fp)

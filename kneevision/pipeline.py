@@ -19,7 +19,8 @@ import cv2
 import numpy as np
 
 from kneevision.cores import reserve_inference_cores
-from kneevision.kinematics.angles import fppa, knee_flexion
+from kneevision.kinematics.angles import knee_flexion
+from kneevision.kinematics.flexion import landmark_fppa
 from kneevision.kinematics.landmarks import SIDES, leg
 from kneevision.kinematics.series import width_ratio
 from kneevision.kinematics.signals import OneEuroFilter
@@ -77,7 +78,7 @@ def live_labels(
     for side in SIDES:
         img, wld = leg(points_img, side), leg(points_world, side)
         flex = float(knee_flexion(wld["hip"], wld["knee"], wld["ankle"]))
-        f = float(fppa(img["hip"], img["knee"], img["ankle"], img["other_hip"]))
+        f = float(landmark_fppa(img["hip"], img["knee"], img["ankle"], img["other_hip"]))
         if abs(f) > FPPA_PLAUSIBLE_DEG:
             f = math.nan
         tag = "L" if side == "left" else "R"

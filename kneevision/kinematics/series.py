@@ -13,10 +13,9 @@ from numpy.typing import ArrayLike, NDArray
 
 from kneevision.kinematics.angles import (
     angle_between,
-    fppa,
     knee_flexion,
 )
-from kneevision.kinematics.flexion import front_knee_flexion, side_knee_flexion
+from kneevision.kinematics.flexion import front_knee_flexion, landmark_fppa, side_knee_flexion
 from kneevision.kinematics.landmarks import SIDES, leg, pair
 from kneevision.kinematics.signals import fill_gaps, lowpass, mask_low_visibility
 from kneevision.pose.sequence import facing_sign
@@ -206,7 +205,9 @@ def frame_angles(
     dict
         ``left_knee_flexion_deg``, ``right_knee_flexion_deg``, ``left_fppa_deg``,
         ``right_fppa_deg``, each of shape (T,). FPPA is always measured on the
-        image; it is only meaningful from the front.
+        image, the model's knee placement corrected
+        (:func:`~kneevision.kinematics.flexion.landmark_fppa`); it is only meaningful
+        from the front.
     """
     out: dict[str, FloatArray] = {}
     for side in SIDES:
@@ -227,7 +228,9 @@ def frame_angles(
             )
     for side in SIDES:
         img = leg(image, side)
-        out[f"{side}_fppa_deg"] = fppa(img["hip"], img["knee"], img["ankle"], img["other_hip"])
+        out[f"{side}_fppa_deg"] = landmark_fppa(
+            img["hip"], img["knee"], img["ankle"], img["other_hip"]
+        )
     return out
 
 

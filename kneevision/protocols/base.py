@@ -124,7 +124,7 @@ class Motion:
         would be the view's doing as well. Elsewhere the frames past the limit are only
         left out of the peak: near full depth the shortening thigh's angle runs wild
         before it counts as pointing at the camera (a real goblet squat read up to
-        125° there, its peaks −12 to −18° on the other frames).
+        125° there, its peaks −15 to −22° on the other frames).
         """
         if self.fppa_slanted[side][at]:
             return math.nan, math.nan
