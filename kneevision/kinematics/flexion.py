@@ -207,7 +207,7 @@ def front_knee_flexion(
 #: gain with the least median error was 1.2 over all three bodies and 1.15–1.2 with each
 #: body left out in turn; the left-out body then read 2.8 / 4.3°, 2.1 / 6.2° and
 #: 1.7 / 6.1° (median / p95 |error|) against 3.1 / 9.0°, 2.6 / 7.7° and 2.5 / 9.1°
-#: without it (``kneevision validate``, 2026-12-03).
+#: without it (``kneevision validate``, 2026-12-03; ``benchmarks/fppa_gain.py`` prints them).
 FPPA_GAIN = 1.2
 
 

@@ -15,6 +15,7 @@ from functools import cached_property
 import numpy as np
 from numpy.typing import NDArray
 
+from kneevision.kinematics.angles import medial_knee_displacement
 from kneevision.kinematics.asymmetry import compare_sides
 from kneevision.kinematics.landmarks import HIPS, SIDES, Side, leg
 from kneevision.kinematics.reps import Rep
@@ -130,6 +131,19 @@ class Motion:
             return math.nan, math.nan
         fp = self.readable_fppa[side]
         return float(fp[at]), peak(fp[start:stop])[0]
+
+    def knee_displacement(self, side: Side, at: int) -> float:
+        """Medial knee displacement of one leg at frame ``at`` (% of shank length).
+
+        NaN where FPPA reads at a slant there (:attr:`fppa_slanted`): the bend seen
+        across the picture moves the knee sideways too (real reverse and lateral lunges).
+        A thigh pointing at the camera still leaves the hip–ankle line, so it reads
+        there (lunges on renders: 1.1% of the leg, median).
+        """
+        if self.fppa_slanted[side][at]:
+            return math.nan
+        j = leg(self.image[at], side)
+        return float(medial_knee_displacement(j["hip"], j["knee"], j["ankle"], j["other_hip"]))
 
     @cached_property
     def readable_fppa(self) -> dict[str, FloatArray]:

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from kneevision.kinematics.angles import ankle_dorsiflexion, medial_knee_displacement
+from kneevision.kinematics.angles import ankle_dorsiflexion
 from kneevision.kinematics.landmarks import JOINTS, SIDES, Side, leg
 from kneevision.kinematics.reps import Rep, segment_reps
 from kneevision.protocols.base import (
@@ -84,24 +84,16 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
             "ascent_s": nan if rep.partial == "end" else rep.end_s - rep.bottom_s,
         }
         if front:
-            j = leg(motion.image[ib], side)
             at_peak, m["peak_fppa_deg"] = motion.rep_fppa(side, rep.start, rep.end + 1, ib)
             m["fppa_at_peak_flexion_deg"] = at_peak
             if not math.isfinite(at_peak):
                 unread.append((side, ib))
-            # A bend seen at a slant moves the knee sideways in the picture too: where FPPA
-            # reads as one, no displacement either (a thigh pointing at the camera leaves
-            # the hip–ankle line: displacement still reads there, 1.1% of the leg median on
-            # the renders).
-            readable = not motion.fppa_slanted[side][ib]
+            # Where FPPA reads at a slant the knee's sideways place is the slant's too.
+            slant = motion.fppa_slanted[side][ib]
             m["knee_over_foot_medial_pct"] = (
-                knee_over_foot_pct(motion.image[ib], side) if readable else nan
+                nan if slant else knee_over_foot_pct(motion.image[ib], side)
             )
-            m["medial_knee_displacement_pct"] = (
-                float(medial_knee_displacement(j["hip"], j["knee"], j["ankle"], j["other_hip"]))
-                if readable
-                else nan
-            )
+            m["medial_knee_displacement_pct"] = motion.knee_displacement(side, ib)
         else:
             m |= dict.fromkeys(LUNGE_METRICS[1:5], nan)
         valgus = m["peak_fppa_deg"]

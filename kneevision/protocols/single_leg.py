@@ -14,7 +14,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from kneevision.kinematics.angles import knee_abduction, medial_knee_displacement, pelvic_drop
+from kneevision.kinematics.angles import knee_abduction, pelvic_drop
 from kneevision.kinematics.landmarks import JOINTS, SIDES, Side, leg, other
 from kneevision.kinematics.reps import segment_reps
 from kneevision.kinematics.signals import valid_runs
@@ -64,11 +64,14 @@ BALANCE_METRICS = (
 )
 
 
-def foot_low_world(world: np.ndarray, side: Side) -> np.ndarray:
-    """Lowest point of a foot in world landmarks (largest y, as MediaPipe's y points down)."""
+def foot_low(points: np.ndarray, side: Side) -> np.ndarray:
+    """Lowest point of a foot: the largest y of ankle, heel and toe.
+
+    World or image landmarks: MediaPipe's y points down in both.
+    """
     idx = [JOINTS[n][side] for n in ("ankle", "heel", "toe")]
-    col = world[:, idx, 1]
-    out = np.full(len(world), np.nan)
+    col = points[:, idx, 1]
+    out = np.full(len(points), np.nan)
     ok = np.isfinite(col).any(axis=1)
     out[ok] = np.nanmax(col[ok], axis=1)
     return out
@@ -76,7 +79,7 @@ def foot_low_world(world: np.ndarray, side: Side) -> np.ndarray:
 
 def lift_m(world: np.ndarray) -> np.ndarray:
     """How much higher the left foot is than the right, metres (negative: right higher)."""
-    return foot_low_world(world, "right") - foot_low_world(world, "left")
+    return foot_low(world, "right") - foot_low(world, "left")
 
 
 def stance_periods(motion: Motion, on_step: bool = False) -> list[tuple[Side, int, int]]:
@@ -141,13 +144,12 @@ def image_stance_share(motion: Motion) -> float:
     side the far foot hides behind the near one, and any view's picture also lifts the
     farther of two feet set apart in depth (a lunge's back foot).
     """
-    foot = {s: motion.image[:, [JOINTS[n][s] for n in ("ankle", "heel", "toe")], 1] for s in SIDES}
-    ok = np.isfinite(foot["left"]).any(axis=1) & np.isfinite(foot["right"]).any(axis=1)
+    gap = foot_low(motion.image, "right") - foot_low(motion.image, "left")
+    ok = np.isfinite(gap)
     leg_px = leg_length_px(motion.image)
     if not ok.any() or not np.isfinite(leg_px):
         return 0.0
-    gap = np.nanmax(foot["left"][ok], axis=1) - np.nanmax(foot["right"][ok], axis=1)
-    return float((np.abs(gap) > IMAGE_LIFT_LEG * leg_px).mean())
+    return float((np.abs(gap[ok]) > IMAGE_LIFT_LEG * leg_px).mean())
 
 
 def _start(motion: Motion, options: Options, name: str) -> tuple[Result, list]:
@@ -219,23 +221,14 @@ def analyze_squat(
             i0, ib, i1 = a + rep.start, a + rep.bottom, a + rep.end
             flex_series = motion.angles[f"{side}_knee_flexion_deg"]
             ib = peak_frame(flex_series, i0, i1, ib)
-            img, wld = leg(motion.image[ib], side), leg(motion.world[ib], side)
+            wld = leg(motion.world[ib], side)
             m = {"peak_knee_flexion_deg": float(flex_series[ib])}
             if front:
                 at_peak, m["peak_fppa_deg"] = motion.rep_fppa(side, i0, i1 + 1, ib)
                 m["fppa_at_peak_flexion_deg"] = at_peak
                 if not math.isfinite(at_peak):
                     unread.append((side, ib))
-                # A slant moves the knee sideways as well (see the lunge): none there.
-                m["medial_knee_displacement_pct"] = (
-                    float(
-                        medial_knee_displacement(
-                            img["hip"], img["knee"], img["ankle"], img["other_hip"]
-                        )
-                    )
-                    if not motion.fppa_slanted[side][ib]
-                    else math.nan
-                )
+                m["medial_knee_displacement_pct"] = motion.knee_displacement(side, ib)
                 drop = pelvic_drop(
                     motion.image[i0 : i1 + 1, JOINTS["hip"][side]],
                     motion.image[i0 : i1 + 1, JOINTS["hip"][other(side)]],

@@ -14,7 +14,6 @@ import numpy as np
 from kneevision.kinematics.angles import (
     knee_abduction,
     knee_ankle_separation_ratio,
-    medial_knee_displacement,
 )
 from kneevision.kinematics.landmarks import JOINTS, SIDES, leg
 from kneevision.kinematics.reps import Rep, segment_reps
@@ -114,11 +113,9 @@ def side_metrics(motion: Motion, rep: Rep, side: str, front: bool) -> tuple[dict
         return out, i_peak
     at_peak, out["peak_fppa_deg"] = motion.rep_fppa(side, rep.start, rep.end + 1, i_peak)
     out["fppa_at_peak_flexion_deg"] = at_peak
-    img, wld = leg(motion.image[i_peak], side), leg(motion.world[i_peak], side)
+    wld = leg(motion.world[i_peak], side)
     if np.isfinite(at_peak):  # same geometry limit as FPPA: the hip–ankle line needs the thigh
-        out["medial_knee_displacement_pct"] = float(
-            medial_knee_displacement(img["hip"], img["knee"], img["ankle"], img["other_hip"])
-        )
+        out["medial_knee_displacement_pct"] = motion.knee_displacement(side, i_peak)
     out["knee_abduction_3d_deg"] = float(
         knee_abduction(wld["hip"], wld["knee"], wld["ankle"], wld["other_hip"])
     )
