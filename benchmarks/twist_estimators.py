@@ -11,8 +11,11 @@ with ``pose.npz`` and ``forefoot.npz``; the renders and their ``*.truth.json`` i
 twist clip's stored landmarks and tracked toe points are read back, and per leg the
 internal, external and total range of each estimate are compared with the truth, with the
 protocol's own low-pass and range rules. Clips are grouped as the design set, the four
-rendered to check it (``--checking``) and the three rendered after the scale was chosen
-(``--new``), then all together.
+rendered to check it (``--checking``), the three rendered after the scale was chosen
+(``--new``), the six held out to choose between the default and the tuned candidate
+(``twist-held-*``), those two last groups together (neither estimate was tuned on them),
+then all together. Besides the variants, the mean of the default's and the tuned
+candidate's series is scored.
 
 The tracked toe gives ``θ = asin(d cos β / (r · s))`` about a pivot
 (:func:`kneevision.kinematics.angles.foot_turn_tracked`); a variant names where ``r``
@@ -57,6 +60,9 @@ CHECKING = (
     "twist-male-heavy-80",
 )
 NEW = ("twist-female-valgus-75", "twist-female-slim-tall-105", "twist-male-average-75")
+#: Rendered (2026-12-03) after both the default and the tuned candidate were fixed, to
+#: choose between them, and their mean, on clips neither was tuned on.
+HELD_OUT_PREFIX = "twist-held-"
 
 
 @dataclass(frozen=True)
@@ -201,7 +207,10 @@ def load_legs(validation: Path, renders: Path, checking: list[str], new: list[st
         motion, _ = evaluate(stored.pose, stored_settings(stored.summary))
         if motion.view not in st.FRONT_VIEWS:
             continue
-        group = "checking" if name in checking else "new" if name in new else "design"
+        group = (
+            "held-out" if name.startswith(HELD_OUT_PREFIX)
+            else "checking" if name in checking else "new" if name in new else "design"
+        )  # fmt: skip
         azimuth = truth["render"]["camera"]["azimuth"]
         for side in SIDES:
             series = np.asarray(truth["series"][f"{side}_tibial_rotation_deg"], float)
@@ -327,11 +336,14 @@ def main() -> None:
         default = st.rotation_series(g.motion.image, g.motion.world, g.side, "front",
                                      track=g.track, still=g.still)  # fmt: skip
         assert np.allclose(default, estimates[str(DEFAULT) + " (default)"], equal_nan=True)
+        estimates["mean of default and tuned"] = 0.5 * (default + variant_series(g, TUNED))
+        untuned = ("untuned (new + held-out)",) if g.group in ("new", "held-out") else ()
         for how, theta in estimates.items():
-            for group in (g.group, "all"):
+            for group in (g.group, *untuned, "all"):
                 errors.setdefault((group, how), []).append(g.errors(theta))
     figures: dict[str, object] = {}
-    order = {"design": 0, "checking": 1, "new": 2, "all": 3}
+    order = {"design": 0, "checking": 1, "new": 2, "held-out": 3, "untuned (new + held-out)": 4,
+             "all": 5}  # fmt: skip
     for (group, how), rows in sorted(errors.items(), key=lambda kv: order[kv[0][0]]):
         e = np.abs(np.array(rows))
         figures[f"{group} ({len(e)} legs), {how}: IR / ER / total median/p95 |err| (°)"] = " ".join(

@@ -127,3 +127,15 @@ def test_every_scene_is_analysed_as_what_it_is(tmp_path, scene, kwargs, azimuth,
         assert "mirrored_suspected" in {q["code"] for q in s["quality"]}, s["quality"]
     else:
         assert reported <= scored, reported - scored
+
+
+def test_the_full_matrix_names_each_clip_once_and_holds_twists_out():
+    from kneevision.digital_human.validate import matrix
+
+    cases = matrix()
+    names = [c.name for c in cases]
+    assert len(names) == len(set(names))  # a clip's name is its render's file name
+    held = [c for c in cases if c.name.startswith("twist-held-")]
+    assert len(held) == 6 and all(c.advised and c.scene == "seated-twist" for c in held)
+    assert len({c.options.body for c in held}) >= 3  # at least three bodies
+    assert all(abs(c.options.camera.azimuth) <= 15 for c in held)  # the advised placements
