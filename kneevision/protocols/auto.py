@@ -3,7 +3,10 @@
 Decision, in order, each step recorded as a reason in ``summary.json``:
 
 1. **Seated** — thighs near horizontal (≥ 55° from vertical in the 3-D
-   landmarks) in three quarters of the frames → ``seated-twist``.
+   landmarks) in three quarters of the frames → ``seated-twist``. The landmarks'
+   vertical is the camera's, so a camera looking down tilts it; both knees bent
+   ≥ 50° (the 3-D angle, whatever the camera's tilt) in three quarters of the frames
+   where both are seen counts as seated too.
 2. **Repetitions** of the hips (see :func:`kneevision.protocols.squat.find_reps`).
 3. With repetitions: knees at clearly different heights at the bottoms (≥ 15 cm)
    with the low knee switching legs from one bottom to the next → ``lunge``
@@ -23,13 +26,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from kneevision.kinematics.angles import angle_between
-from kneevision.kinematics.landmarks import JOINTS
+from kneevision.kinematics.angles import angle_between, knee_flexion
+from kneevision.kinematics.landmarks import JOINTS, SIDES, leg
 from kneevision.protocols.base import Motion
 from kneevision.protocols.single_leg import image_stance_share, stance_share
 from kneevision.protocols.squat import find_reps
 
 SEATED_THIGH_DEG = 55.0
+#: On 51 renders: both knees bent this far in 100% of every seated twist's frames (filmed
+#: from 45° above too, whose thighs' tilt read 0%), 0–26% of every standing clip's.
+SEATED_KNEE_DEG = 50.0
+SEATED_SHARE = 0.75
 LUNGE_KNEE_GAP_M = 0.15
 
 
@@ -42,6 +49,24 @@ def thigh_inclination(world: np.ndarray) -> np.ndarray:
             for h, k in ((23, 25), (24, 26))
         ]
     )
+
+
+def both_knees_bent_share(world: np.ndarray) -> tuple[float, float]:
+    """Share of the frames with both knees seen whose 3-D flexion is ≥ ``SEATED_KNEE_DEG``.
+
+    Returns
+    -------
+    (float, float)
+        That share, and the share of all frames where both knees are seen (a side view
+        often hides one leg; a bent near knee alone, e.g. a balance seen side-on, is not a
+        seat).
+    """
+    joints = [leg(world, side) for side in SIDES]
+    flex = np.stack([knee_flexion(j["hip"], j["knee"], j["ankle"]) for j in joints])
+    both = np.isfinite(flex).all(axis=0)
+    if not both.any():
+        return 0.0, 0.0
+    return float((flex[:, both].min(axis=0) >= SEATED_KNEE_DEG).mean()), float(both.mean())
 
 
 def alternations(diff: np.ndarray) -> tuple[int, int] | None:
@@ -75,8 +100,16 @@ def detect(motion: Motion) -> tuple[str, list[str]]:
     ok = np.isfinite(incl).any(axis=0)
     if ok.any():
         seated_share = float((np.nanmin(incl[:, ok], axis=0) >= SEATED_THIGH_DEG).mean())
-        if seated_share >= 0.75:
+        if seated_share >= SEATED_SHARE:
             reasons.append(f"thighs near horizontal in {100 * seated_share:.0f}% of frames: seated")
+            return "seated-twist", reasons
+        bent, seen = both_knees_bent_share(motion.world)
+        if bent >= SEATED_SHARE and seen >= 0.5:
+            reasons.append(
+                f"thighs near horizontal in only {100 * seated_share:.0f}% of frames, but both "
+                f"knees bent {SEATED_KNEE_DEG:.0f}° or more in {100 * bent:.0f}%: seated, the "
+                "camera looking down on the legs"
+            )
             return "seated-twist", reasons
         reasons.append(
             f"thighs near horizontal in only {100 * seated_share:.0f}% of frames: standing"

@@ -45,6 +45,7 @@ ADVICE: dict[str, str] = {
     "not_twist_test": "For the seated twist test, sit with the knee bent at a right angle, "
     "keep it bent, and turn only the lower leg in and out.",
     "twist_view": f"Film the twist test from the front: {TWIST_SETUP}.",
+    "camera_high": f"Lower the phone to knee height for the twist test: {TWIST_SETUP}.",
     "no_still_start": "Hold the foot still, pointing straight ahead, for two seconds before "
     "twisting.",
     "side_missing": "Test both legs (in one clip or one clip per leg) to compare them.",

@@ -83,6 +83,9 @@ FRONT_VIEWS = ("front",)
 STILL_SEED_S = 0.5
 #: Below this share of agreeing seed discs a tracked toe is not used.
 MIN_TRACK_CONFIDENCE = 0.3
+#: Highest camera elevation over the legs that the advice allows: the advised renders read
+#: 4–14° (``elevation``), a camera 45° above 47°; only the former's errors are measured.
+MAX_ELEVATION_DEG = 25.0
 
 
 def still_frames(time_s: np.ndarray) -> slice:
@@ -403,6 +406,17 @@ def analyze(motion: Motion, options: Options | None = None) -> Result:
         )
     elif not tested:
         result.quality.append(flag("no_reps", "no twisting of either lower leg was found"))
+    if motion.view in FRONT_VIEWS and tested:
+        beta = max(elevation(motion.image, motion.world, side) for side in tested)
+        if beta > MAX_ELEVATION_DEG:
+            result.quality.append(
+                flag(
+                    "camera_high",
+                    f"the camera looked down on the legs from about {beta:.0f}° above; the "
+                    "twist's measured errors are for a camera at knee height (4–14° by this "
+                    "estimate on renders)",
+                )
+            )
     if motion.view not in FRONT_VIEWS:  # also when no twist was seen: that is the view's doing
         result.quality.append(
             flag(

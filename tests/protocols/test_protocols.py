@@ -472,3 +472,22 @@ def test_seated_twist_from_the_side_with_the_far_leg_hidden():
     assert near == pytest.approx(85.0 * SIDE_FLEXION_GAIN, abs=3.0)
     assert r.sides["right"].get("knee_flexion_deg") is None  # hidden: not reported
     assert "knee_angle_off" not in r.flag_codes()
+
+
+def test_seated_twist_filmed_from_above_is_found_seated_and_flagged():
+    """A camera 45° above tilts the landmarks' vertical (the thighs no longer read
+    horizontal); the knees' 3-D bend still says seated, and the height is flagged. At knee
+    height neither the second reason nor the flag appears; a squat is not read as seated."""
+    scene = S.seated_twist_scene(internal_deg=20.0, external_deg=25.0)
+    above = S.Camera.facing([0, 0.5, 0], distance=2.2, pitch_deg=45.0)
+    _, r = analyse(scene, above)
+    assert r.protocol == "seated-twist", r.detection
+    assert "camera looking down" in r.detection["reasons"][-1]
+    (high,) = [f for f in r.quality if f["code"] == "camera_high"]
+    assert "from about" in high["message"] and "knee height" in high["advice"]
+    level = S.Camera.facing([0, 0.5, 0], distance=2.2)
+    _, r = analyse(scene, level)
+    assert r.protocol == "seated-twist" and len(r.detection["reasons"]) == 1
+    assert "camera_high" not in r.flag_codes()
+    _, squat = analyse(S.squat_scene(5, depth_deg=80.0), above)
+    assert squat.protocol == "squat", squat.detection
