@@ -33,10 +33,14 @@ from kneevision.protocols.single_leg import image_stance_share, stance_share
 from kneevision.protocols.squat import find_reps
 
 SEATED_THIGH_DEG = 55.0
-#: On 51 renders: both knees bent this far in 100% of every seated twist's frames (filmed
-#: from 45° above too, whose thighs' tilt read 0%), 0–26% of every standing clip's.
+#: A one-off look at 51 renders' landmarks: both knees bent this far in 100% of every
+#: seated twist's frames (filmed from 45° above too, whose thighs' tilt read 0%), 0–26% of
+#: every standing clip's.
 SEATED_KNEE_DEG = 50.0
 SEATED_SHARE = 0.75
+#: The knee rule needs both knees in this share of the frames (a bent near knee alone,
+#: e.g. a balance seen side-on with the stance leg hidden, is not a seat).
+SEATED_BOTH_SEEN = 0.5
 LUNGE_KNEE_GAP_M = 0.15
 
 
@@ -58,8 +62,7 @@ def both_knees_bent_share(world: np.ndarray) -> tuple[float, float]:
     -------
     (float, float)
         That share, and the share of all frames where both knees are seen (a side view
-        often hides one leg; a bent near knee alone, e.g. a balance seen side-on, is not a
-        seat).
+        often hides one leg: see ``SEATED_BOTH_SEEN``).
     """
     joints = [leg(world, side) for side in SIDES]
     flex = np.stack([knee_flexion(j["hip"], j["knee"], j["ankle"]) for j in joints])
@@ -104,7 +107,7 @@ def detect(motion: Motion) -> tuple[str, list[str]]:
             reasons.append(f"thighs near horizontal in {100 * seated_share:.0f}% of frames: seated")
             return "seated-twist", reasons
         bent, seen = both_knees_bent_share(motion.world)
-        if bent >= SEATED_SHARE and seen >= 0.5:
+        if bent >= SEATED_SHARE and seen >= SEATED_BOTH_SEEN:
             reasons.append(
                 f"thighs near horizontal in only {100 * seated_share:.0f}% of frames, but both "
                 f"knees bent {SEATED_KNEE_DEG:.0f}° or more in {100 * bent:.0f}%: seated, the "
