@@ -17,7 +17,10 @@ with the reference:
   and are read as ``angles.csv`` reads the camera's (×
   :data:`~kneevision.kinematics.flexion.FPPA_GAIN`): this compares views, it cannot
   check that correction;
-- how often the view's left and right legs were swapped against the consensus.
+- how often the view's left and right legs were swapped against the consensus: in the
+  pose model's raw labels, and as the analysis reports them (after it put back the
+  labels it found exchanged, :func:`~kneevision.kinematics.series.leg_label_swaps`); the
+  angles are compared leg for leg by the reported labels.
 
 Calibration: Qualisys ``.qca.txt`` (focal length and principal point in 1/64 px,
 camera centre in mm, world Z up); the OpenCV rotation is ``diag(1, −1, −1) · M`` with
@@ -46,6 +49,7 @@ from kneevision.kinematics.angles import knee_flexion
 from kneevision.kinematics.flexion import landmark_fppa
 from kneevision.kinematics.landmarks import JOINTS, SIDES, leg, other
 from kneevision.pose.sequence import PoseSequence
+from kneevision.protocols.base import prepare
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
 CLIP = "balance_single_leg_lab_P"
@@ -118,6 +122,19 @@ def triangulate(P: list[np.ndarray], uv: list[np.ndarray]) -> np.ndarray:
 
 SWAP = {JOINTS[j][s]: JOINTS[j][o] for j in JOINTS for s, o in (("left", "right"),
                                                                  ("right", "left"))}  # fmt: skip
+
+
+def reported_swaps(image: np.ndarray, proj: np.ndarray) -> np.ndarray:
+    """Frames whose hip, knee and ankle labels sit nearer the reference's other leg.
+
+    ``image`` (T, 33, 2) as the analysis read it, ``proj`` (T, 33, 2) the reference
+    projected into the same camera.
+    """
+    idx = [JOINTS[j][s] for j in LEG_JOINTS for s in SIDES]
+    mine = image[:, idx]
+    same = np.linalg.norm(mine - proj[:, idx], axis=-1).sum(axis=1)
+    cross = np.linalg.norm(mine - proj[:, [SWAP[i] for i in idx]], axis=-1).sum(axis=1)
+    return cross < same
 
 
 def swapped(points: np.ndarray) -> np.ndarray:
@@ -247,28 +264,30 @@ def main(argv: list[str] | None = None) -> int:
                       for s in SIDES))  # fmt: skip
     print()
     print(
-        "| camera | view | legs swapped (frames) | knee flexion, leg: slope / bias / "
-        "median abs error | FPPA against the reference projected into the camera, leg: "
-        "bias / median abs error |"
+        "| camera | view | legs swapped (frames): raw / reported | knee flexion, leg: "
+        "slope / bias / median abs error | FPPA against the reference projected into the "
+        "camera, leg: bias / median abs error |"
     )
     print("|---|---|---|---|---|")
-    for k, (c, a) in enumerate(zip(cams, angles, strict=True)):
+    for k, (c, a, pose) in enumerate(zip(cams, angles, poses, strict=True)):
         flex_cells, fppa_cells = [], []
         proj = c.project(ref)
+        told = reported_swaps(prepare(pose).image[:n], proj)
         for s in SIDES:
-            # Where this view's labels were swapped, its "left" is the reference's right.
-            mine = np.where(swaps[:n, k], a[f"{other(s)}_knee_flexion_deg"][:n],
+            # Where the reported labels are swapped, its "left" is the reference's right.
+            mine = np.where(told, a[f"{other(s)}_knee_flexion_deg"][:n],
                             a[f"{s}_knee_flexion_deg"][:n])  # fmt: skip
             slope, bias, mae, _ = fit(ref_flex[s], mine)
             flex_cells.append(f"{s} {slope:.2f} / {bias:+.1f}° / {mae:.1f}°")
             jp = leg(proj, s)
             ref_fp = landmark_fppa(jp["hip"], jp["knee"], jp["ankle"], jp["other_hip"])
-            mine_fp = np.where(swaps[:n, k], a[f"{other(s)}_fppa_deg"][:n],
+            mine_fp = np.where(told, a[f"{other(s)}_fppa_deg"][:n],
                                a[f"{s}_fppa_deg"][:n])  # fmt: skip
             _, fb, fm, _ = fit(ref_fp, mine_fp)
             fppa_cells.append(f"{s} {fb:+.1f}° / {fm:.1f}°")
         view = _view(c, ref)
-        print(f"| {c.name} | {view} | {int(swaps[:, k].sum())} of {n} | "
+        swapped_cell = f"{int(swaps[:, k].sum())} / {int(told.sum())} of {n}"
+        print(f"| {c.name} | {view} | {swapped_cell} | "
               f"{'; '.join(flex_cells)} | {'; '.join(fppa_cells)} |")  # fmt: skip
     return 0
 

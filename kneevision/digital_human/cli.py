@@ -200,7 +200,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         help="measure KneeVision's error on rendered clips (the validity table)",
         description="Render a matrix of scenes x bodies x camera placements, run the real "
         "analysis on each clip and write validity.csv (clip, metric, side: truth, measured, "
-        "error) and validity.md (median and 95th-percentile |error| per metric and set-up).",
+        "error) and validity.md (median and 95th-percentile |error| per metric, test and "
+        "set-up).",
     )
     p.add_argument("--out", default="kneevision-validation", metavar="DIR")
     p.add_argument("--quick", action="store_true", help="a few short clips (a couple of minutes)")

@@ -135,10 +135,12 @@ def matrix(quick: bool = False, protocol: str | None = None) -> list[Case]:
                          **hd, distance=2.5, height_m=0.4, azimuth=(90.0, -90.0)[i % 2])),
                      "side, 2.5 m, shin height"),
             ]  # fmt: skip
-        cases.append(Case(
-            "stepdown-female-average", "step-down", {"side": "left", "n_reps": 2},
-            RenderOptions(camera=PhoneCamera(**hd, **knee_height)), "front, 3 m, knee height",
-        ))  # fmt: skip
+        for i, body in enumerate(bodies):
+            cases.append(Case(
+                f"stepdown-{body}", "step-down", {"side": ("left", "right")[i % 2], "n_reps": 2},
+                RenderOptions(body=body, camera=PhoneCamera(**hd, **knee_height)),
+                "front, 3 m, knee height",
+            ))  # fmt: skip
         twist_cam = dict(distance=2.2, height_m=0.5, aim_height=0.55)
         twist_setups = [
             ("front, 2.2 m, knee height", twist_cam),
@@ -585,16 +587,18 @@ def _verdict_ok(true_diff: float, asym: dict, beyond: float, below: float) -> bo
 
 
 def summarize(rows: list[dict]) -> str:
-    """The validity table as Markdown: n, median and p95 |error|, bias, per metric and set-up."""
-    groups: dict[tuple[str, str], list[float]] = {}
+    """The validity table as Markdown: n, median and p95 |error|, bias, per metric, test
+    (the rendered scene) and set-up."""
+    groups: dict[tuple[str, str, str], list[float]] = {}
     for r in rows:
         if r["error"] is not None:
-            groups.setdefault((r["metric"], r["setup"]), []).append(float(r["error"]))
-    lines = ["| metric | set-up | n | median abs error | p95 abs error | bias (median error) |",
-             "|---|---|---|---|---|---|"]  # fmt: skip
-    for (metric, setup), errs in sorted(groups.items()):
+            key = (r["metric"], r["scene"], r["setup"])
+            groups.setdefault(key, []).append(float(r["error"]))
+    lines = ["| metric | test | set-up | n | median abs error | p95 abs error "
+             "| bias (median error) |", "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for (metric, scene, setup), errs in sorted(groups.items()):
         e = np.asarray(errs)
-        lines.append(f"| {metric} | {setup} | {len(e)} | {np.median(np.abs(e)):.1f} | "
+        lines.append(f"| {metric} | {scene} | {setup} | {len(e)} | {np.median(np.abs(e)):.1f} | "
                      f"{np.percentile(np.abs(e), 95):.1f} | {np.median(e):+.1f} |")  # fmt: skip
     return "\n".join(lines)
 

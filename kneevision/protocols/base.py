@@ -22,9 +22,12 @@ from kneevision.kinematics.reps import Rep
 from kneevision.kinematics.series import (
     View,
     clean_landmarks,
+    clip_facing,
     estimate_view,
     facing_flips,
     frame_angles,
+    leg_label_swaps,
+    relabel_pairs,
 )
 from kneevision.kinematics.signals import tracking_glitches, valid_runs
 from kneevision.metrics import metric as registered
@@ -162,6 +165,32 @@ class Motion:
         }
 
 
+def _cleaned(
+    time_s: FloatArray,
+    image: FloatArray,
+    world: FloatArray,
+    visibility: FloatArray,
+    vis_threshold: float,
+    max_gap_s: float,
+    cutoff_hz: float | None,
+) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
+    """Image and world landmarks cleaned (:func:`clean_landmarks`), tracking glitches masked."""
+    glitch = tracking_glitches(time_s, image)
+    visibility = np.where(glitch[:, None], 0.0, visibility)
+    image, world = (
+        clean_landmarks(
+            time_s,
+            points,
+            visibility,
+            vis_threshold=vis_threshold,
+            max_gap_s=max_gap_s,
+            cutoff_hz=cutoff_hz,
+        )
+        for points in (image, world)
+    )
+    return image, world, glitch
+
+
 def prepare(
     seq: PoseSequence,
     *,
@@ -173,6 +202,10 @@ def prepare(
     forefoot: dict[str, ForefootTrack] | None = None,
 ) -> Motion:
     """Clean a pose sequence and compute the per-frame angles.
+
+    From the front, the leg joints whose left and right labels the pose model exchanged
+    (:func:`~kneevision.kinematics.series.leg_label_swaps`) are put back on the raw
+    landmarks, before the low-pass filter would blend the two labellings.
 
     Parameters
     ----------
@@ -186,20 +219,15 @@ def prepare(
     forefoot : dict, optional
         Tracked toe points (see :attr:`Motion.forefoot`).
     """
-    glitch = tracking_glitches(seq.time_s, seq.image)
-    visibility = np.where(glitch[:, None], 0.0, seq.visibility)
-    image, world = (
-        clean_landmarks(
-            seq.time_s,
-            points,
-            visibility,
-            vis_threshold=vis_threshold,
-            max_gap_s=max_gap_s,
-            cutoff_hz=cutoff_hz,
-        )
-        for points in (seq.image, seq.world)
+    image, world, glitch = _cleaned(
+        seq.time_s, seq.image, seq.world, seq.visibility, vis_threshold, max_gap_s, cutoff_hz
     )
     view = view or estimate_view(image, world)
+    if view == "front":
+        swaps = leg_label_swaps(seq.image, clip_facing(seq.image))
+        if swaps.any():
+            raw = (relabel_pairs(x, swaps) for x in (seq.image, seq.world, seq.visibility))
+            image, world, glitch = _cleaned(seq.time_s, *raw, vis_threshold, max_gap_s, cutoff_hz)
     return Motion(
         time_s=seq.time_s,
         image=image,

@@ -218,7 +218,11 @@ def squat_flags(motion: Motion, reps: list[Rep], unread: list[tuple[str, int]]) 
                 "valgus and depth are not reported reliably",
             )
         )
-    swapped = facing_flip_flag(motion, ": per-leg figures mix the two legs there")
+    swapped = facing_flip_flag(
+        motion,
+        "; each leg's labels were put back from its side of the picture, but the 3-D "
+        "pose there is unreliable (3-D knee abduction)",
+    )
     if swapped is not None:
         flags.append(swapped)
     flags += fppa_unread_flags(motion, unread)

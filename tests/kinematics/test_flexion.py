@@ -13,7 +13,15 @@ from kneevision.kinematics.flexion import (
     side_knee_flexion,
     signed_tilt,
 )
-from kneevision.kinematics.series import facing_flips, facing_sign, frame_angles, relabel
+from kneevision.kinematics.series import (
+    clip_facing,
+    facing_flips,
+    facing_sign,
+    frame_angles,
+    leg_label_swaps,
+    relabel,
+    relabel_pairs,
+)
 
 
 def _side_leg(flex_deg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -87,6 +95,40 @@ def test_facing_flips_ignores_a_slow_turn_and_a_side_view():
     side = img.copy()
     side[..., 0] = 500.0  # side-on: no width, nothing to judge
     assert not facing_flips(t, side).any()
+
+
+def test_leg_joints_relabelled_one_by_one_are_found_and_put_back():
+    """The model exchanges single leg joints' labels (hips and knees on some frames, hips
+    and ankles on others): each pair whose image order is the reverse of the clip's
+    facing is found where the hips are reversed, whichever way the clip faces, and
+    exchanged back. Knees crossing with the hips in order are legs crossing: left alone."""
+    T = 60
+    t = np.arange(T) / 30
+    img, _ = _front_body(T, np.zeros(T, bool), np.where((t > 0.7) & (t < 1.3), 30.0, 0.0))
+    img[:, 27], img[:, 28] = [525, 450], [475, 450]  # ankles, person's left on the right
+    truth = img.copy()
+    hips, knees, ankles = (np.zeros(T, bool) for _ in range(3))
+    hips[5:12], knees[5:12] = True, True
+    hips[30:50], ankles[30:50] = True, True
+    for rows, (a, b) in ((hips, (23, 24)), (knees, (25, 26)), (ankles, (27, 28))):
+        img[rows, a], img[rows, b] = truth[rows, b], truth[rows, a]
+    truth_crossed = img.copy()
+    img[52:56, 25], img[52:56, 26] = truth[52:56, 26], truth[52:56, 25]
+    truth_crossed[52:56] = img[52:56]  # really crossed: stays so
+    assert clip_facing(img) == 1.0
+    swaps = leg_label_swaps(img, clip_facing(img))
+    np.testing.assert_array_equal(swaps[:, 0], hips)
+    np.testing.assert_array_equal(swaps[:, 1], knees)
+    np.testing.assert_array_equal(swaps[:, 2], ankles)
+    assert not swaps[:, [3, 4]].any()  # heels and toes missing (NaN)
+    fixed = relabel_pairs(img, swaps)
+    np.testing.assert_array_equal(fixed[:52], truth[:52])
+    np.testing.assert_array_equal(fixed[52:], truth_crossed[52:])
+    # The same clip mirrored (the person's left on the image left throughout).
+    mirrored = img.copy()
+    mirrored[..., 0] = 1000 - img[..., 0]
+    assert clip_facing(mirrored) == -1.0
+    np.testing.assert_array_equal(leg_label_swaps(mirrored, -1.0), swaps)
 
 
 @pytest.mark.parametrize("gain", [1.0, SIDE_FLEXION_GAIN])

@@ -221,7 +221,9 @@ def test_single_leg_pelvic_drop_skips_frames_the_model_relabelled():
     bad = np.zeros(len(seq.time_s), dtype=bool)
     bad[k : k + 2] = True
     seq.image = relabel(seq.image, bad, MIRROR_PERMUTATION)
-    seq.image[bad, JOINTS["hip"]["left"], 1] += 60  # the left label's hip 60 px low
+    # The person's left hip 60 px low there (under the "right" label the model gave it,
+    # which the analysis exchanges back, hips and legs, before filtering).
+    seq.image[bad, JOINTS["hip"]["right"], 1] += 60
     motion = prepare(seq)
     np.testing.assert_array_equal(np.flatnonzero(motion.flipped), np.flatnonzero(bad))
     r = run("single-leg-squat", motion, Options())
