@@ -30,9 +30,11 @@ def pair(joint: str) -> list[int]:
     return [JOINTS[joint][s] for s in SIDES]
 
 
+#: The leg's joints, hip to toe.
+LEG_JOINTS = ("hip", "knee", "ankle", "heel", "toe")
 #: Landmark indices of both hips, and of both legs hip to toe.
 HIPS = pair("hip")
-LEGS = sorted(JOINTS[j][s] for j in ("hip", "knee", "ankle", "heel", "toe") for s in SIDES)
+LEGS = sorted(JOINTS[j][s] for j in LEG_JOINTS for s in SIDES)
 
 
 def midpoint(points: NDArray[np.float64], joint: str) -> NDArray[np.float64]:

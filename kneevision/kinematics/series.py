@@ -16,9 +16,9 @@ from kneevision.kinematics.angles import (
     knee_flexion,
 )
 from kneevision.kinematics.flexion import front_knee_flexion, landmark_fppa, side_knee_flexion
-from kneevision.kinematics.landmarks import SIDES, leg, pair
+from kneevision.kinematics.landmarks import LEG_JOINTS, SIDES, leg, pair
 from kneevision.kinematics.signals import fill_gaps, lowpass, mask_low_visibility
-from kneevision.pose.sequence import LEG_PAIRS, facing_sign
+from kneevision.pose.sequence import facing_sign
 
 FloatArray = NDArray[np.float64]
 View = Literal["front", "side", "oblique", "unknown"]
@@ -247,9 +247,9 @@ def facing_flips(
     of frames and exchanges every left and right label at once (rendered single-leg
     squats and step-downs: while standing; correct again at depth). A body cannot turn
     round within ``min_turn_s``, so an abrupt reversal of :func:`facing_sign` is a
-    relabelling. The stretch kept as right is the one the labels hold in the deepest
-    fifth of the clip (lowest hips), where bent knees leave the least doubt about the
-    facing; the other frames are returned as flipped. No abrupt reversal: none flipped.
+    relabelling. The stretch kept as right is the one whose facing the labels hold in the
+    deepest fifth of the clip (:func:`clip_facing`); the other frames are returned as
+    flipped. No abrupt reversal: none flipped.
 
     Parameters
     ----------
@@ -274,10 +274,7 @@ def facing_flips(
     before, after = sure[k - 1], sure[k]
     near = np.where(np.arange(len(o)) - before <= after - np.arange(len(o)), before, after)
     filled = o[near]
-    hip_y = (image[:, pair("hip")[0], 1] + image[:, pair("hip")[1], 1]) / 2
-    deep = (o != 0) & (hip_y >= np.nanpercentile(hip_y[o != 0], 80))
-    keep = 1.0 if o[deep].sum() >= 0 else -1.0
-    return filled != keep
+    return filled != clip_facing(image)
 
 
 def leg_label_swaps(image: FloatArray, facing: float) -> NDArray[np.bool_]:
@@ -287,10 +284,10 @@ def leg_label_swaps(image: FloatArray, facing: float) -> NDArray[np.bool_]:
     left hip and shoulder: the image right when ``facing`` is +1 (facing the camera).
     The pose model exchanges the labels of single joints, not only of the whole body at
     once (a rendered single-leg squat: hips on 81 of 236 frames, ankles on 39), so each
-    pair whose image order is the reverse of ``facing`` is flagged. Against the renders'
-    truth this order named each joint's exchanged labels right on 91.9–100% of frames
-    (three relabelled clips), :func:`facing_flips` on 77.5–99.2%. It assumes legs that
-    do not cross in the picture: the caller applies it to front views only.
+    pair whose image order is the reverse of ``facing`` is flagged, where the hips' is
+    too. Against the renders' truth this named each joint's state right on 87.7–100% of
+    frames (the 9 front renders the model relabelled, ``benchmarks/leg_labels.py``),
+    :func:`facing_flips` on 77.5–100%. For front views only (the caller's check).
 
     Parameters
     ----------
@@ -302,10 +299,10 @@ def leg_label_swaps(image: FloatArray, facing: float) -> NDArray[np.bool_]:
     Returns
     -------
     ndarray of bool, shape (T, 5)
-        One column per :data:`~kneevision.pose.sequence.LEG_PAIRS` joint.
+        One column per joint of :data:`~kneevision.kinematics.landmarks.LEG_JOINTS`.
     """
-    out = np.zeros((len(image), len(LEG_PAIRS)), dtype=bool)
-    for j, (left, right) in enumerate(LEG_PAIRS):
+    out = np.zeros((len(image), len(LEG_JOINTS)), dtype=bool)
+    for j, (left, right) in enumerate(map(pair, LEG_JOINTS)):
         with np.errstate(invalid="ignore"):
             out[:, j] = facing * (image[:, left, 0] - image[:, right, 0]) < 0
     # Knees and feet do cross in the picture (a real reverse lunge's back leg, the body
@@ -333,11 +330,11 @@ def relabel_pairs(points: FloatArray, swaps: NDArray[np.bool_]) -> FloatArray:
     Parameters
     ----------
     points : ndarray, shape (T, 33, ...)
-    swaps : ndarray of bool, shape (T, len(LEG_PAIRS))
+    swaps : ndarray of bool, shape (T, 5)
         From :func:`leg_label_swaps`.
     """
     out = np.array(points, copy=True)
-    for j, (left, right) in enumerate(LEG_PAIRS):
+    for j, (left, right) in enumerate(map(pair, LEG_JOINTS)):
         rows = swaps[:, j]
         out[rows, left], out[rows, right] = points[rows, right], points[rows, left]
     return out

@@ -27,12 +27,6 @@ LANDMARK_NAMES: tuple[str, ...] = (
 N_LANDMARKS = len(LANDMARK_NAMES)
 #: Landmark index by name, e.g. ``INDEX["left_hip"]`` → 23.
 INDEX: dict[str, int] = {name: i for i, name in enumerate(LANDMARK_NAMES)}
-#: Left and right landmark index of each leg joint, hip to toe: the pairs whose labels
-#: the pose model can exchange one by one.
-LEG_PAIRS: tuple[tuple[int, int], ...] = tuple(
-    (INDEX[f"left_{j}"], INDEX[f"right_{j}"])
-    for j in ("hip", "knee", "ankle", "heel", "foot_index")
-)
 SCHEMA = 1
 
 
