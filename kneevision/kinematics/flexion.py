@@ -13,7 +13,9 @@ shorten in the picture against their standing lengths, a straight leg's tilts *s
 (longer than standing = tilted by the same amount the other way) so that the landmarks'
 ±1–2 % wobble on a straight leg cancels instead of adding up, and the thigh's shortening
 scaled by :data:`FRONT_THIGH_GAIN` once the knee bends toward the camera (the model's hip
-landmark rides up the thigh there, so the thigh looks longer than it is).
+landmark rides up the thigh there, so the thigh looks longer than it is), the ankle of a
+planted foot held at its standing height (:func:`planted_ankle`: the model's ankle rises
+as the knee bends over it, which shortens the shank it sees).
 
 FPPA from MediaPipe's image landmarks reads short of the true joints' by about a sixth
 (rendered squats and single-leg squats, 48 leg-repetitions over three bodies: measured
@@ -201,6 +203,70 @@ def front_knee_flexion(
     weight = np.clip((none - np.maximum(up_a, up_b)) / (none - full), 0.0, 1.0)
     total = up_a + up_b + weight * (np.minimum(a, 0.0) + np.minimum(b, 0.0))
     return np.where(np.isfinite(total), np.maximum(total, 0.0), np.nan)
+
+
+#: How far (shank lengths) a foot's ankle landmark may rise above where it stood and still
+#: be held down as planted, in full up to the first figure and not at all from the
+#: second (a foot that rises further has stepped or lifted). Rendered step-downs: the
+#: model's stance ankle rose 0.035–0.086 at the bottom, the true one not at all.
+PLANTED_RISE = (0.12, 0.25)
+
+
+def planted_ankle(
+    ankle: ArrayLike,
+    standing_y: float,
+    shank_ref: float,
+    band: tuple[float, float] = PLANTED_RISE,
+) -> FloatArray:
+    """The ankle landmark kept from rising above its standing place while the foot is planted.
+
+    A planted foot's ankle joint does not move as the knee bends over it, but MediaPipe's
+    can: on rendered step-downs its stance ankle (with its heel and toe) rose by
+    0.035–0.086 of the shank's length at the bottom, so the shank looked shorter than it
+    was and the front view read the knee 10.8° too bent (median over 6 leg-reps; 2.5° held
+    down, and 9.6 → 3.6° on 4 held-out ones: ``benchmarks/front_flexion_reference.py``).
+    A rise of up to ``band[0]`` shank lengths is taken back in full, one past
+    ``band[1]`` is kept (the foot stepped or lifted), linearly between, so the result
+    is continuous in the landmark. A fall is kept: it is not what was seen wrong.
+
+    Parameters
+    ----------
+    ankle : array_like, shape (..., 2)
+        Image ankle landmarks (y down).
+    standing_y : float
+        The ankle's image height standing (e.g. the median over standing frames).
+    shank_ref : float
+        The shank's standing image length, pixels: the rise's unit.
+    band : (float, float)
+        Rises, in shank lengths, held down fully up to, and not at all from.
+
+    Returns
+    -------
+    ndarray, shape (..., 2)
+        The ankle with its height corrected; x as given.
+
+    Notes
+    -----
+    A heel raised off the floor lifts the ankle too, and the landmarks did not tell the
+    two apart on the renders (the model's heel rose over its toe on the step-downs as
+    well), so a real heel raise of up to ``band[0]`` shank lengths (about 5 cm) is held
+    down too and reads as less knee flexion. No rendered clip raises a heel; not measured.
+
+    Examples
+    --------
+    Shank 100 px, standing ankle at y = 500: a 6 px rise is taken back, a 30 px one kept,
+    an 18 px one partly (to 11.5 px), a fall kept:
+
+    >>> y = planted_ankle([[0, 494], [0, 470], [0, 482], [0, 505]], 500.0, 100.0)[:, 1]
+    >>> [round(float(v), 1) for v in y]
+    [500.0, 470.0, 488.5, 505.0]
+    """
+    ankle = _arr(ankle).copy()
+    lo, hi = band
+    rise = (standing_y - ankle[..., 1]) / shank_ref
+    kept = np.where(rise <= lo, 0.0, np.where(rise >= hi, rise, (rise - lo) * hi / (hi - lo)))
+    ankle[..., 1] = np.where(rise > 0, standing_y - kept * shank_ref, ankle[..., 1])
+    return ankle
 
 
 #: True over measured FPPA at peak flexion on rendered squats and single-leg squats: the

@@ -6,7 +6,7 @@ landmarks and writes the results.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -15,7 +15,12 @@ from kneevision.kinematics.angles import (
     angle_between,
     knee_flexion,
 )
-from kneevision.kinematics.flexion import front_knee_flexion, landmark_fppa, side_knee_flexion
+from kneevision.kinematics.flexion import (
+    front_knee_flexion,
+    landmark_fppa,
+    planted_ankle,
+    side_knee_flexion,
+)
 from kneevision.kinematics.landmarks import LEG_JOINTS, SIDES, leg, pair
 from kneevision.kinematics.signals import fill_gaps, lowpass, mask_low_visibility
 from kneevision.pose.sequence import facing_sign
@@ -153,10 +158,18 @@ STANDING_THIGH_DEG = 25.0
 STANDING_LEG_FRACTION = 0.97
 
 
-def standing_lengths(
+class StandingLeg(NamedTuple):
+    """One leg's image measures standing straight (medians over standing frames, px)."""
+
+    thigh: float
+    shank: float
+    ankle_y: float
+
+
+def standing_frames(
     img: dict[str, FloatArray], wld: dict[str, FloatArray]
-) -> tuple[float, float] | None:
-    """One leg's thigh and shank image lengths standing straight (median, px), if it stood.
+) -> NDArray[np.bool_] | None:
+    """One leg's standing frames, if it stood for at least five.
 
     Standing frames are those whose hip→ankle image length is within 3% of its 95th
     percentile while the 3-D thigh is near vertical; None when there are fewer than five
@@ -171,11 +184,19 @@ def standing_lengths(
         standing = (leg_px >= STANDING_LEG_FRACTION * np.nanpercentile(leg_px, 95)) & (
             incl < STANDING_THIGH_DEG
         )
-    if standing.sum() < 5:
+    return standing if standing.sum() >= 5 else None
+
+
+def standing_leg(img: dict[str, FloatArray], wld: dict[str, FloatArray]) -> StandingLeg | None:
+    """One leg's thigh and shank image lengths and ankle height standing, if it stood."""
+    standing = standing_frames(img, wld)
+    if standing is None:
         return None
-    thigh = np.linalg.norm(img["knee"] - img["hip"], axis=-1)[standing]
-    shank = np.linalg.norm(img["ankle"] - img["knee"], axis=-1)[standing]
-    return float(np.nanmedian(thigh)), float(np.nanmedian(shank))
+    return StandingLeg(
+        thigh=float(np.nanmedian(np.linalg.norm(img["knee"] - img["hip"], axis=-1)[standing])),
+        shank=float(np.nanmedian(np.linalg.norm(img["ankle"] - img["knee"], axis=-1)[standing])),
+        ankle_y=float(np.nanmedian(img["ankle"][standing, 1])),
+    )
 
 
 def frame_angles(
@@ -219,12 +240,14 @@ def frame_angles(
             )
         else:
             out[f"{side}_knee_flexion_deg"] = knee_flexion(wld["hip"], wld["knee"], wld["ankle"])
-        ref = standing_lengths(img, wld) if view == "front" else None
+        ref = standing_leg(img, wld) if view == "front" else None
         if ref is not None:
             # From the front the 3-D depth is weak (rendered squats read 31° at a true 70°):
-            # how much thigh and shank shorten in the picture tells more.
+            # how much thigh and shank shorten in the picture tells more, the planted
+            # ankle held where it stood (the model's rises at depth).
+            ankle = planted_ankle(img["ankle"], ref.ankle_y, ref.shank)
             out[f"{side}_knee_flexion_deg"] = front_knee_flexion(
-                img["hip"], img["knee"], img["ankle"], *ref
+                img["hip"], img["knee"], ankle, ref.thigh, ref.shank
             )
     for side in SIDES:
         img = leg(image, side)

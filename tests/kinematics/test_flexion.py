@@ -1,4 +1,5 @@
-"""Side-view flexion gain, signed front-view foreshortening, the front/back label-flip detector."""
+"""Side-view flexion gain, signed front-view foreshortening, the planted ankle, the front/back
+label-flip detector."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import pytest
 
 from kneevision.kinematics.angles import knee_flexion, knee_flexion_foreshortened
 from kneevision.kinematics.flexion import (
+    PLANTED_RISE,
     SIDE_FLEXION_GAIN,
     STRAIGHT_BAND_DEG,
     front_knee_flexion,
+    planted_ankle,
     side_knee_flexion,
     signed_tilt,
 )
@@ -260,3 +263,48 @@ def test_body_yaw_and_view_ignore_swapped_shoulder_or_hip_labels():
     side = world.copy()
     side[:, [11, 12, 23, 24], 2], side[:, [11, 12, 23, 24], 0] = world[:, [11, 12, 23, 24], 0], 0.0
     np.testing.assert_allclose(body_yaw_deg(side), 90.0, atol=1e-9)
+
+
+def test_planted_ankle_takes_back_a_small_rise_keeps_a_step_and_is_continuous():
+    shank, y0 = 90.0, 500.0
+    lo, hi = PLANTED_RISE
+    rises = np.linspace(-0.2, 0.5, 701) * shank
+    ankle = np.column_stack([np.full(rises.size, 10.0), y0 - rises])
+    held = planted_ankle(ankle, y0, shank)
+    kept = (y0 - held[:, 1]) / shank
+    r = rises / shank
+    np.testing.assert_array_equal(held[:, 0], ankle[:, 0])  # x untouched
+    np.testing.assert_allclose(kept[(r > 0) & (r <= lo)], 0.0, atol=1e-12)  # held down
+    np.testing.assert_allclose(kept[r >= hi], r[r >= hi])  # a step or lift is kept
+    np.testing.assert_allclose(kept[r <= 0], r[r <= 0])  # a fall is kept
+    assert np.all(np.diff(kept) >= -1e-12)  # monotone, and no jump anywhere
+    assert np.max(np.abs(np.diff(kept))) < 3 * (r[1] - r[0]) * hi / (hi - lo)
+
+
+def test_frame_angles_front_holds_a_planted_ankle_the_model_lifts_at_depth():
+    """Hip sinking over a planted foot; the model's ankle rises 5% of the shank at depth."""
+    T = 120
+    bend = 60.0 * np.clip((np.arange(T) - 40) / 40, 0, 1)  # 40 frames standing, then to 60°
+    c = np.cos(np.radians(bend / 2))  # thigh and shank each tilt half
+    a = np.radians(bend / 2)
+    image = np.full((T, 33, 2), np.nan)
+    world = np.full((T, 33, 3), np.nan)
+    for hip, knee, ankle, x in ((23, 25, 27, 540.0), (24, 26, 28, 460.0)):
+        image[:, ankle] = [x, 400.0]
+        image[:, knee] = image[:, ankle] - np.column_stack([np.zeros(T), 90 * c])
+        image[:, hip] = image[:, knee] - np.column_stack([np.zeros(T), 100 * c])
+        image[:, ankle, 1] -= 0.05 * 90 * bend / 60  # the model's ankle rises with depth
+        world[:, ankle] = [x / 1000, 0.85, 0.0]
+        world[:, knee] = world[:, ankle] - 0.4 * np.column_stack(
+            [np.zeros(T), np.cos(a), np.sin(a)]
+        )
+        world[:, hip] = world[:, knee] - 0.45 * np.column_stack(
+            [np.zeros(T), np.cos(a), -np.sin(a)]
+        )
+    flex = frame_angles(image, world, "front")["left_knee_flexion_deg"]
+    true_ankle = image[:, 27].copy()
+    true_ankle[:, 1] = 400.0
+    exact = front_knee_flexion(image[:, 23], image[:, 25], true_ankle, 100.0, 90.0)
+    as_seen = front_knee_flexion(image[:, 23], image[:, 25], image[:, 27], 100.0, 90.0)
+    assert as_seen[-1] - exact[-1] > 5.0  # the lifted ankle alone would read this much more
+    np.testing.assert_allclose(flex, exact, atol=1e-6)
