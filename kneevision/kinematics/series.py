@@ -21,7 +21,7 @@ from kneevision.kinematics.flexion import (
     planted_ankle,
     side_knee_flexion,
 )
-from kneevision.kinematics.landmarks import LEG_JOINTS, SIDES, leg, pair
+from kneevision.kinematics.landmarks import JOINTS, LEG_JOINTS, SIDES, leg, pair
 from kneevision.kinematics.signals import fill_gaps, lowpass, mask_low_visibility
 from kneevision.pose.sequence import facing_sign
 
@@ -199,6 +199,36 @@ def standing_leg(img: dict[str, FloatArray], wld: dict[str, FloatArray]) -> Stan
     )
 
 
+#: A front view's pelvis seen narrower than this share of the clip's median width: the
+#: model has taken the body for side-on (rendered single-leg squats: 0.16 of it, while
+#: the true pelvis kept 0.99).
+SQUEEZED_PELVIS = 0.5
+
+
+def squeezed_pelvis(image: FloatArray, share: float = SQUEEZED_PELVIS) -> NDArray[np.bool_]:
+    """Frames whose hips sit closer together in the picture than ``share`` of the clip's median.
+
+    On rendered front views MediaPipe sometimes takes the body for side-on for 2–15
+    frames at a time (its shoulders narrowing with the hips), then relabels and
+    misplaces the legs: a single-leg squat's straight stance leg read 35° there.
+    Seen from the front the true pelvis kept 0.93–0.99 of its width.
+
+    Parameters
+    ----------
+    image : ndarray, shape (T, 33, 2)
+    share : float
+
+    Returns
+    -------
+    ndarray of bool, shape (T,)
+        False where a hip is missing.
+    """
+    hips = [JOINTS["hip"][s] for s in SIDES]
+    width = np.linalg.norm(image[:, hips[0]] - image[:, hips[1]], axis=-1)
+    with np.errstate(invalid="ignore"):
+        return width < share * np.nanmedian(width)
+
+
 def frame_angles(
     image: FloatArray,
     world: FloatArray,
@@ -219,7 +249,10 @@ def frame_angles(
         thigh and shank against their standing lengths, each tilt signed so that a
         straight leg's length wobble cancels
         (:func:`~kneevision.kinematics.flexion.front_knee_flexion`);
-        otherwise in 3-D from the world landmarks.
+        otherwise in 3-D from the world landmarks. From the front, frames where the
+        model's pelvis is squeezed (:func:`squeezed_pelvis`: it took the body for
+        side-on, which a body filmed from the front does not turn to and back within a
+        few frames) get no flexion: the labels and lengths there are not the leg's.
 
     Returns
     -------
@@ -231,6 +264,7 @@ def frame_angles(
         from the front.
     """
     out: dict[str, FloatArray] = {}
+    squeezed = squeezed_pelvis(image) if view == "front" else np.zeros(len(image), bool)
     for side in SIDES:
         img, wld = leg(image, side), leg(world, side)
         if view == "side":
@@ -246,8 +280,10 @@ def frame_angles(
             # how much thigh and shank shorten in the picture tells more, the planted
             # ankle held where it stood (the model's rises at depth).
             ankle = planted_ankle(img["ankle"], ref.ankle_y, ref.shank)
-            out[f"{side}_knee_flexion_deg"] = front_knee_flexion(
-                img["hip"], img["knee"], ankle, ref.thigh, ref.shank
+            out[f"{side}_knee_flexion_deg"] = np.where(
+                squeezed,
+                np.nan,
+                front_knee_flexion(img["hip"], img["knee"], ankle, ref.thigh, ref.shank),
             )
     for side in SIDES:
         img = leg(image, side)

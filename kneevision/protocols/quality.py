@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from kneevision.kinematics.landmarks import leg
+from kneevision.kinematics.series import squeezed_pelvis
 from kneevision.kinematics.signals import valid_runs
 from kneevision.protocols.base import FPPA_PLAUSIBLE_DEG, Motion
 
@@ -53,6 +54,7 @@ ADVICE: dict[str, str] = {
     "hold_until_end": "Keep filming until the lifted foot touches down.",
     "same_leg_twice": "Film one clip per leg: the left leg in one, the right leg in the other.",
     "no_person_long": "Stay in the picture for the whole clip.",
+    "pose_side_on": "Face the camera squarely, legs uncovered, in even light.",
     "leg_swap_suspected": "Film from the side or at an angle so the legs do not cross in the "
     "picture, or test one leg per clip.",
     "turned_upright": "Nothing to film again; if the overlay looks turned, export the clip "
@@ -165,6 +167,16 @@ def common_flags(motion: Motion) -> list[dict]:
                     "low_visibility",
                     f"hips, knees, ankles and feet were hard to see (mean visibility {vis:.2f} "
                     "of 1); backlight, darkness or clothing can cause this",
+                )
+            )
+    if motion.view == "front":
+        side_on = int((squeezed_pelvis(motion.image) & has).sum())
+        if side_on:
+            flags.append(
+                flag(
+                    "pose_side_on",
+                    f"on {side_on} of {n} frames the pose model took the body for side-on "
+                    "(its hips drawn together), so knee flexion is not given there",
                 )
             )
     out = out_of_frame_share(motion)

@@ -308,3 +308,26 @@ def test_frame_angles_front_holds_a_planted_ankle_the_model_lifts_at_depth():
     as_seen = front_knee_flexion(image[:, 23], image[:, 25], image[:, 27], 100.0, 90.0)
     assert as_seen[-1] - exact[-1] > 5.0  # the lifted ankle alone would read this much more
     np.testing.assert_allclose(flex, exact, atol=1e-6)
+
+
+def test_frame_angles_front_gives_no_flexion_where_the_models_pelvis_is_squeezed():
+    """A front clip whose model pose narrows to side-on for 5 frames: no flexion there."""
+    rng = np.random.default_rng(3)
+    T = 60
+    image = np.full((T, 33, 2), np.nan)
+    world = np.full((T, 33, 3), np.nan)
+    for hip, knee, ankle, x in ((23, 25, 27, 540.0), (24, 26, 28, 460.0)):
+        image[:, hip] = [x, 200.0]
+        image[:, knee] = [x, 300.0]
+        image[:, ankle] = [x, 390.0]
+        world[:, hip], world[:, knee], world[:, ankle] = [x / 1000, 0, 0], [x / 1000, 0.45, 0], [
+            x / 1000, 0.85, 0]  # fmt: skip
+    image[:, 23:29] += rng.normal(0.0, 0.5, (T, 6, 2))
+    image[30:35, 23] = image[30:35, 24] + [15.0, 0.0]  # hips 15 px apart instead of 80
+    image[30:35, 25] = image[30:35, 26] + [10.0, -30.0]  # and a leg misplaced with them
+    front = frame_angles(image, world, "front")
+    side = frame_angles(image, world, "side")
+    for name in ("left_knee_flexion_deg", "right_knee_flexion_deg"):
+        assert np.isnan(front[name][30:35]).all()
+        assert np.isfinite(front[name][:30]).all() and np.isfinite(front[name][35:]).all()
+        assert np.isfinite(side[name]).all()  # from the side the hips do overlap
