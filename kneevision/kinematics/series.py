@@ -252,7 +252,8 @@ def frame_angles(
         otherwise in 3-D from the world landmarks. From the front, frames where the
         model's pelvis is squeezed (:func:`squeezed_pelvis`: it took the body for
         side-on, which a body filmed from the front does not turn to and back within a
-        few frames) get no flexion: the labels and lengths there are not the leg's.
+        few frames) get no flexion and no FPPA: the labels and lengths there are not the
+        leg's.
 
     Returns
     -------
@@ -287,8 +288,8 @@ def frame_angles(
             )
     for side in SIDES:
         img = leg(image, side)
-        out[f"{side}_fppa_deg"] = landmark_fppa(
-            img["hip"], img["knee"], img["ankle"], img["other_hip"]
+        out[f"{side}_fppa_deg"] = np.where(
+            squeezed, np.nan, landmark_fppa(img["hip"], img["knee"], img["ankle"], img["other_hip"])
         )
     return out
 

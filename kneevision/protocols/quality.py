@@ -176,7 +176,7 @@ def common_flags(motion: Motion) -> list[dict]:
                 flag(
                     "pose_side_on",
                     f"on {side_on} of {n} frames the pose model took the body for side-on "
-                    "(its hips drawn together), so knee flexion is not given there",
+                    "(its hips drawn together), so knee flexion and FPPA are not given there",
                 )
             )
     out = out_of_frame_share(motion)

@@ -236,7 +236,7 @@ def test_single_leg_pelvic_drop_skips_frames_the_model_relabelled():
 
 def test_squat_front_frames_the_model_drew_side_on_get_no_flexion_and_a_flag():
     """Five standing frames with the model's hips drawn together (as on the renders, where
-    a straight leg read 35° there): no flexion on them, the reps as before, and a flag."""
+    a straight leg read 35° there): no flexion or FPPA on them, the reps as before, a flag."""
     scene = S.squat_scene(2, depth_deg=70.0, valgus_deg=5.0, lead_s=1.5)
     seq = scene.observe(FRONT, noise_px=0.5, noise_m=0.003, seed=1)
     clean = run("squat", prepare(seq), Options())
@@ -250,7 +250,8 @@ def test_squat_front_frames_the_model_drew_side_on_get_no_flexion_and_a_flag():
     r = run("squat", motion, Options())
     assert "pose_side_on" in r.flag_codes()
     for side in SIDES:
-        assert np.isnan(motion.angles[f"{side}_knee_flexion_deg"][k + 1 : k + 4]).all()
+        for angle in ("knee_flexion_deg", "fppa_deg"):
+            assert np.isnan(motion.angles[f"{side}_{angle}"][k + 1 : k + 4]).all()
     for got, want in zip(r.reps, clean.reps, strict=True):
         assert abs(got["peak_knee_flexion_deg"] - want["peak_knee_flexion_deg"]) < 1.0
 
