@@ -39,6 +39,7 @@ nearer and farther from a camera turned round, and with the camera in front.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import warnings
 from dataclasses import dataclass
@@ -194,10 +195,18 @@ def variant_series(g: Leg, v: Variant) -> np.ndarray:
 
 
 def load_legs(validation: Path, renders: Path, checking: list[str], new: list[str]) -> list[Leg]:
-    """Every front-view twist clip's legs that have a stored analysis and tracked toes."""
+    """Every front-view twist clip's legs that have a stored analysis and tracked toes, of
+    the clips filmed as advised (``clips.csv``'s ``advised``; the one from above is not)."""
     legs = []
+    clips = validation / "clips.csv"
+    not_advised = (
+        {r["clip"] for r in csv.DictReader(clips.open()) if r["advised"] != "True"}
+        if clips.is_file() else set()
+    )  # fmt: skip
     for path in sorted(renders.glob("twist-*.truth.json")):
         name = path.name.removesuffix(".truth.json")
+        if name in not_advised:
+            continue
         folder = validation / "analyses" / f"{name}_kneevision"
         truth = json.loads(path.read_text())
         tracks = read_forefoot(folder) if folder.is_dir() else None
