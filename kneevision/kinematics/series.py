@@ -200,8 +200,8 @@ def standing_leg(img: dict[str, FloatArray], wld: dict[str, FloatArray]) -> Stan
 
 
 #: A front view's pelvis seen narrower than this share of the clip's median width: the
-#: model has taken the body for side-on (rendered single-leg squats: 0.16 of it, while
-#: the true pelvis kept 0.99).
+#: model has taken the body for side-on (a rendered single-leg squat's went down to 0.16
+#: of it, while the true pelvis kept 0.99).
 SQUEEZED_PELVIS = 0.5
 
 
@@ -281,11 +281,10 @@ def frame_angles(
             # how much thigh and shank shorten in the picture tells more, the planted
             # ankle held where it stood (the model's rises at depth).
             ankle = planted_ankle(img["ankle"], ref.ankle_y, ref.shank)
-            out[f"{side}_knee_flexion_deg"] = np.where(
-                squeezed,
-                np.nan,
-                front_knee_flexion(img["hip"], img["knee"], ankle, ref.thigh, ref.shank),
+            out[f"{side}_knee_flexion_deg"] = front_knee_flexion(
+                img["hip"], img["knee"], ankle, ref.thigh, ref.shank
             )
+        out[f"{side}_knee_flexion_deg"][squeezed] = np.nan
     for side in SIDES:
         img = leg(image, side)
         out[f"{side}_fppa_deg"] = np.where(
