@@ -132,7 +132,8 @@ def hip_ankle(gain: float = 1.0, split: bool = False) -> Callable:
 
 def shipped(time_s: np.ndarray, img: dict, standing: np.ndarray) -> np.ndarray:
     """As ``series.frame_angles`` reads it: signed, the planted ankle held down
-    (``flexion.planted_ankle``)."""
+    (``flexion.planted_ankle``); its side-on frames (``series.squeezed_pelvis``) are
+    kept here, to compare the estimates on the same frames."""
     t, s = _lengths(img)
     s0 = np.nanmedian(s[standing])
     ankle = planted_ankle(img["ankle"], np.nanmedian(img["ankle"][standing, 1]), s0)

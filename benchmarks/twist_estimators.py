@@ -200,7 +200,8 @@ def load_legs(validation: Path, renders: Path, checking: list[str], new: list[st
     legs = []
     clips = validation / "clips.csv"
     not_advised = (
-        {r["clip"] for r in csv.DictReader(clips.open()) if r["advised"] != "True"}
+        {r["clip"] for r in csv.DictReader(clips.read_text().splitlines())
+         if r["advised"] != "True"}
         if clips.is_file() else set()
     )  # fmt: skip
     for path in sorted(renders.glob("twist-*.truth.json")):

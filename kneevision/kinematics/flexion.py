@@ -251,6 +251,11 @@ def planted_ankle(
     two apart on the renders (the model's heel rose over its toe on the step-downs as
     well), so a real heel raise of up to ``band[0]`` shank lengths (about 5 cm) is held
     down too and reads as less knee flexion. No rendered clip raises a heel; not measured.
+    Nothing here tells a planted foot from a free one: a foot held just off the floor
+    (under ``band[0]``) is held down too, and one stepping back is partly held while its
+    rise crosses the band (a real reverse lunge's stepping leg: 25 of 529 frames moved).
+    On a rise inside the band the landmark's own noise is passed on about doubled
+    (``band[1] / (band[1] − band[0])``).
 
     Examples
     --------
@@ -262,6 +267,8 @@ def planted_ankle(
     [500.0, 470.0, 488.5, 505.0]
     """
     ankle = _arr(ankle).copy()
+    if not shank_ref > 0:  # no unit to measure a rise in: nothing to hold
+        return ankle
     lo, hi = band
     rise = (standing_y - ankle[..., 1]) / shank_ref
     kept = np.where(rise <= lo, 0.0, np.where(rise >= hi, rise, (rise - lo) * hi / (hi - lo)))

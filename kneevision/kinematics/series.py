@@ -21,7 +21,7 @@ from kneevision.kinematics.flexion import (
     planted_ankle,
     side_knee_flexion,
 )
-from kneevision.kinematics.landmarks import JOINTS, LEG_JOINTS, SIDES, leg, pair
+from kneevision.kinematics.landmarks import HIPS, LEG_JOINTS, SIDES, leg, pair
 from kneevision.kinematics.signals import fill_gaps, lowpass, mask_low_visibility
 from kneevision.pose.sequence import facing_sign
 
@@ -188,7 +188,18 @@ def standing_frames(
 
 
 def standing_leg(img: dict[str, FloatArray], wld: dict[str, FloatArray]) -> StandingLeg | None:
-    """One leg's thigh and shank image lengths and ankle height standing, if it stood."""
+    """One leg's thigh and shank image lengths and ankle height standing, if it stood.
+
+    Parameters
+    ----------
+    img, wld : dict
+        One leg's image and world points (:func:`~kneevision.kinematics.landmarks.leg`).
+
+    Returns
+    -------
+    StandingLeg or None
+        Medians over :func:`standing_frames`; None when the leg did not stand.
+    """
     standing = standing_frames(img, wld)
     if standing is None:
         return None
@@ -199,34 +210,44 @@ def standing_leg(img: dict[str, FloatArray], wld: dict[str, FloatArray]) -> Stan
     )
 
 
-#: A front view's pelvis seen narrower than this share of the clip's median width: the
-#: model has taken the body for side-on (a rendered single-leg squat's went down to 0.16
-#: of it, while the true pelvis kept 0.99).
+#: A front view's pelvis seen narrower than this share of its usual width (against the
+#: trunk's length): the model has taken the body for side-on (a rendered single-leg
+#: squat's went down to 0.16 of it, while the true pelvis kept 0.99).
 SQUEEZED_PELVIS = 0.5
 
 
 def squeezed_pelvis(image: FloatArray, share: float = SQUEEZED_PELVIS) -> NDArray[np.bool_]:
-    """Frames whose hips sit closer together in the picture than ``share`` of the clip's median.
+    """Frames whose hips sit closer together in the picture than ``share`` of the clip's usual.
 
     On rendered front views MediaPipe sometimes takes the body for side-on for 2–15
     frames at a time (its shoulders narrowing with the hips), then relabels and
     misplaces the legs: a single-leg squat's straight stance leg read 35° there.
-    Seen from the front the true pelvis kept 0.93–0.99 of its width.
+    Seen from the front the true pelvis kept 0.93–0.99 of its width. The width is
+    taken over the trunk's image length (mid-shoulder to mid-hip) so that a person
+    walking toward or away from the camera does not count; the usual width is the
+    clip's median of that ratio.
 
     Parameters
     ----------
     image : ndarray, shape (T, 33, 2)
+        Image landmarks (square pixels).
     share : float
+        The fraction of the usual hip width below which a frame counts as squeezed.
 
     Returns
     -------
     ndarray of bool, shape (T,)
-        False where a hip is missing.
+        False where a hip or shoulder is missing.
     """
-    hips = [JOINTS["hip"][s] for s in SIDES]
-    width = np.linalg.norm(image[:, hips[0]] - image[:, hips[1]], axis=-1)
+    hips, shoulders = image[:, HIPS], image[:, pair("shoulder")]
+    width = np.linalg.norm(hips[:, 0] - hips[:, 1], axis=-1)
+    trunk = np.linalg.norm(shoulders.mean(axis=1) - hips.mean(axis=1), axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(trunk > 0, width / trunk, np.nan)
+    if not np.isfinite(ratio).any():
+        return np.zeros(len(image), dtype=bool)
     with np.errstate(invalid="ignore"):
-        return width < share * np.nanmedian(width)
+        return ratio < share * np.nanmedian(ratio)
 
 
 def frame_angles(
@@ -262,7 +283,8 @@ def frame_angles(
         ``right_fppa_deg``, each of shape (T,). FPPA is always measured on the
         image, the model's knee placement corrected
         (:func:`~kneevision.kinematics.flexion.landmark_fppa`); it is only meaningful
-        from the front.
+        from the front. NaN where a point is missing and, from the front, on the
+        :func:`squeezed_pelvis` frames.
     """
     out: dict[str, FloatArray] = {}
     squeezed = squeezed_pelvis(image) if view == "front" else np.zeros(len(image), bool)

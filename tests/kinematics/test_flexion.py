@@ -24,6 +24,7 @@ from kneevision.kinematics.series import (
     leg_label_swaps,
     relabel,
     relabel_pairs,
+    squeezed_pelvis,
 )
 
 
@@ -322,7 +323,12 @@ def test_frame_angles_front_gives_no_flexion_where_the_models_pelvis_is_squeezed
         image[:, ankle] = [x, 390.0]
         world[:, hip], world[:, knee], world[:, ankle] = [x / 1000, 0, 0], [x / 1000, 0.45, 0], [
             x / 1000, 0.85, 0]  # fmt: skip
-    image[:, 23:29] += rng.normal(0.0, 0.5, (T, 6, 2))
+    image[:, 11], image[:, 12] = [550.0, 0.0], [450.0, 0.0]  # shoulders
+    image[:, 11:29] += rng.normal(0.0, 0.5, (T, 18, 2))
+    # A person walking in from 2.5 times the distance is not squeezed: the width is the trunk's.
+    far = image.copy()
+    far[:20] = 500 + 0.4 * (far[:20] - 500)
+    assert not squeezed_pelvis(far).any()
     image[30:35, 23] = image[30:35, 24] + [15.0, 0.0]  # hips 15 px apart instead of 80
     image[30:35, 25] = image[30:35, 26] + [10.0, -30.0]  # and a leg misplaced with them
     front = frame_angles(image, world, "front")

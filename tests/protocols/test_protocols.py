@@ -17,7 +17,7 @@ from kneevision.kinematics import (
     leg,
 )
 from kneevision.kinematics.flexion import FPPA_GAIN, SIDE_FLEXION_GAIN
-from kneevision.kinematics.landmarks import JOINTS
+from kneevision.kinematics.landmarks import HIPS, JOINTS
 from kneevision.kinematics.series import relabel
 from kneevision.pose.sequence import MIRROR_PERMUTATION
 from kneevision.protocols import Options, prepare, run
@@ -241,7 +241,7 @@ def test_squat_front_frames_the_model_drew_side_on_get_no_flexion_and_a_flag():
     seq = scene.observe(FRONT, noise_px=0.5, noise_m=0.003, seed=1)
     clean = run("squat", prepare(seq), Options())
     assert "pose_side_on" not in clean.flag_codes()
-    hips = [JOINTS["hip"][s] for s in SIDES]
+    hips = HIPS
     mid = seq.image[:, hips].mean(axis=1, keepdims=True)
     k = 10  # in the still start, before the first rep
     near = slice(k, k + 5)
