@@ -18,7 +18,9 @@ length alone (the knee landmark left out). Prints, per variant, the reading of s
 frames (true knee within 2° of straight; median per leg, then median and maximum over
 legs), the 90th percentile of the per-frame standing readings (median over legs, the
 frame-to-frame spread the median hides), and the error of the largest reading within
-0.4 s of each true rep bottom (median |error|, p95, bias), over all clips and per test.
+0.4 s of each true rep bottom (median |error|, p95, bias), over all clips and per test;
+first, per test, how far the model's ankle landmark and the true ankle rose at each rep
+bottom above where they stood (shank lengths), which ``flexion.planted_ankle`` undoes.
 """
 
 from __future__ import annotations
@@ -188,6 +190,7 @@ def main() -> None:
     standing_p90: dict[str, list[float]] = {k: [] for k in VARIANTS}
     peak: dict[str, list[float]] = {k: [] for k in VARIANTS}
     by_test: dict[tuple[str, str], list[float]] = {}
+    ankle_rise: dict[tuple[str, str], list[float]] = {}
     clips = 0
     for path in sorted(renders.glob("*.truth.json")):
         truth = json.loads(path.read_text())
@@ -207,6 +210,18 @@ def main() -> None:
             if stand is None:
                 continue
             true = np.asarray(truth["series"][f"{side}_knee_flexion_deg"], float)
+            # Where the ankle sits at each rep bottom against where it stood, in standing
+            # shank lengths: the model's landmark and the true joint's projection.
+            proj = {k: np.asarray(truth["projections_px"][f"{side}_{k}"], float)
+                    for k in ("knee", "ankle")}  # fmt: skip
+            for src, pts in (("model", img), ("true", proj)):
+                shank = np.nanmedian(np.linalg.norm(pts["ankle"] - pts["knee"], axis=-1)[stand])
+                y0 = np.nanmedian(pts["ankle"][stand, 1])
+                for rep in truth["reps"]:
+                    if rep["side"] == side:
+                        i = int(np.argmin(np.abs(ts - rep["bottom_s"])))
+                        rise = (y0 - pts["ankle"][i, 1]) / shank
+                        ankle_rise.setdefault((truth["protocol"], src), []).append(float(rise))
             for name, variant in VARIANTS.items():
                 flex = variant(ts, img, stand)
                 straight = true < 2.0
@@ -224,7 +239,10 @@ def main() -> None:
                         err = float(np.nanmax(flex[near]) - true[span].max())
                         peak[name].append(err)
                         by_test.setdefault((name, truth["protocol"]), []).append(err)
-    figures = {"front-view squat-family clips": clips}
+    figures: dict[str, object] = {"front-view squat-family clips": clips}
+    for (test, src), rises in sorted(ankle_rise.items()):
+        key = f"ankle rise at the bottom over standing, {test}, {src} (shank lengths, min–max)"
+        figures[key] = f"{min(rises):+.3f} … {max(rises):+.3f}"
     for name in VARIANTS:
         st, pk = np.array(standing[name]), np.array(peak[name])
         if not st.size or not pk.size:

@@ -47,7 +47,7 @@ import numpy as np
 from kneevision.api import Table
 from kneevision.kinematics.angles import knee_flexion
 from kneevision.kinematics.flexion import landmark_fppa
-from kneevision.kinematics.landmarks import JOINTS, SIDES, leg, other
+from kneevision.kinematics.landmarks import JOINTS, LEGS, SIDES, leg, other
 from kneevision.pose.sequence import PoseSequence
 from kneevision.protocols.base import prepare
 
@@ -56,7 +56,8 @@ CLIP = "balance_single_leg_lab_P"
 CAMERAS = ("cam01", "cam02", "cam03", "cam04")
 #: A view whose reprojection of the triangulated point is worse than this is dropped.
 MAX_REPROJECTION_PX = 15.0
-LEG_JOINTS = ("hip", "knee", "ankle")
+#: The joints triangulated and compared.
+TRIANGULATED = ("hip", "knee", "ankle")
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ def reported_swaps(image: np.ndarray, proj: np.ndarray) -> np.ndarray:
     ``image`` (T, 33, 2) as the analysis read it, ``proj`` (T, 33, 2) the reference
     projected into the same camera.
     """
-    idx = [JOINTS[j][s] for j in LEG_JOINTS for s in SIDES]
+    idx = [JOINTS[j][s] for j in TRIANGULATED for s in SIDES]
     mine = image[:, idx]
     same = np.linalg.norm(mine - proj[:, idx], axis=-1).sum(axis=1)
     cross = np.linalg.norm(mine - proj[:, [SWAP[i] for i in idx]], axis=-1).sum(axis=1)
@@ -171,13 +172,12 @@ def reference_frame(
     :data:`MAX_REPROJECTION_PX` dropped (while at least two remain). Returns the points,
     the swaps chosen and the median reprojection error of the views kept (px).
     """
-    legs = [JOINTS[j][s] for j in (*LEG_JOINTS, "heel", "toe") for s in SIDES]
     best: tuple[float, tuple[bool, ...]] | None = None
     for rest in itertools.product((False, True), repeat=len(cams) - 1):
         swaps = (False, *rest)  # the first view fixes which leg is "left" (checked later)
         pts = [swapped(im) if s else im for im, s in zip(image, swaps, strict=True)]
         cost = 0.0
-        for i in legs:
+        for i in LEGS:
             views = [k for k in range(len(cams)) if np.isfinite(pts[k][i]).all()]
             if len(views) < 2:
                 continue
@@ -191,7 +191,7 @@ def reference_frame(
     pts = [swapped(im) if s else im for im, s in zip(image, swaps, strict=True)]
     X = np.full((33, 3), np.nan)
     errs: list[float] = []
-    for i in (*legs, *(JOINTS["shoulder"][s] for s in SIDES)):
+    for i in (*LEGS, *(JOINTS["shoulder"][s] for s in SIDES)):
         X[i], e = _triangulate_robust(cams, pts, i)
         errs += e
     return X, swaps, float(np.median(errs)) if errs else np.nan
@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         ref[f], sw, reproj[f] = reference_frame(cams, [p.image[f].astype(float) for p in poses])
         swaps[f] = sw
     ref, swaps = anatomical(ref, swaps)
-    ref_flex = {s: knee_flexion(*(leg(ref, s)[k] for k in LEG_JOINTS)) for s in SIDES}
+    ref_flex = {s: knee_flexion(*(leg(ref, s)[k] for k in TRIANGULATED)) for s in SIDES}
     print(f"{CLIP}: {n} frames, 4 cameras, model {args.model}")
     print(f"reference: median reprojection {np.nanmedian(reproj):.1f} px "
           f"(p95 {np.nanpercentile(reproj, 95):.1f}); knee flexion range "

@@ -208,7 +208,8 @@ def front_knee_flexion(
 #: How far (shank lengths) a foot's ankle landmark may rise above where it stood and still
 #: be held down as planted, in full up to the first figure and not at all from the
 #: second (a foot that rises further has stepped or lifted). Rendered step-downs: the
-#: model's stance ankle rose 0.035–0.086 at the bottom, the true one not at all.
+#: model's stance ankle rose 0.036–0.084 at the bottom, the true one not at all
+#: (``benchmarks/front_flexion_reference.py``).
 PLANTED_RISE = (0.12, 0.25)
 
 
@@ -222,7 +223,7 @@ def planted_ankle(
 
     A planted foot's ankle joint does not move as the knee bends over it, but MediaPipe's
     can: on rendered step-downs its stance ankle (with its heel and toe) rose by
-    0.035–0.086 of the shank's length at the bottom, so the shank looked shorter than it
+    0.036–0.084 of the shank's length at the bottom, so the shank looked shorter than it
     was and the front view read the knee 10.8° too bent (median over 6 leg-reps; 2.5° held
     down, and 9.6 → 3.6° on 4 held-out ones: ``benchmarks/front_flexion_reference.py``).
     A rise of up to ``band[0]`` shank lengths is taken back in full, one past

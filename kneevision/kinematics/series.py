@@ -21,7 +21,7 @@ from kneevision.kinematics.flexion import (
     planted_ankle,
     side_knee_flexion,
 )
-from kneevision.kinematics.landmarks import HIPS, LEG_JOINTS, SIDES, leg, pair
+from kneevision.kinematics.landmarks import HIPS, LEG_JOINTS, SIDES, leg, midpoint, pair
 from kneevision.kinematics.signals import fill_gaps, lowpass, mask_low_visibility
 from kneevision.pose.sequence import facing_sign
 
@@ -212,20 +212,39 @@ def standing_leg(img: dict[str, FloatArray], wld: dict[str, FloatArray]) -> Stan
 
 #: A front view's pelvis seen narrower than this share of its usual width (against the
 #: trunk's length): the model has taken the body for side-on (a rendered single-leg
-#: squat's went down to 0.16 of it, while the true pelvis kept 0.99).
+#: squat's went down to 0.03 of it, while no true pelvis went under 0.98:
+#: ``benchmarks/side_on_frames.py``).
 SQUEEZED_PELVIS = 0.5
+
+
+def pelvis_width_ratio(image: FloatArray) -> FloatArray:
+    """The hips' image distance over the trunk's image length (mid-shoulder to mid-hip).
+
+    Parameters
+    ----------
+    image : ndarray, shape (T, 33, 2)
+
+    Returns
+    -------
+    ndarray, shape (T,)
+        NaN where a hip or shoulder is missing.
+    """
+    width = np.linalg.norm(image[:, HIPS[0]] - image[:, HIPS[1]], axis=-1)
+    trunk = np.linalg.norm(midpoint(image, "shoulder") - midpoint(image, "hip"), axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(trunk > 0, width / trunk, np.nan)
 
 
 def squeezed_pelvis(image: FloatArray, share: float = SQUEEZED_PELVIS) -> NDArray[np.bool_]:
     """Frames whose hips sit closer together in the picture than ``share`` of the clip's usual.
 
-    On rendered front views MediaPipe sometimes takes the body for side-on for 2–15
+    On rendered front views MediaPipe sometimes takes the body for side-on for up to 13
     frames at a time (its shoulders narrowing with the hips), then relabels and
     misplaces the legs: a single-leg squat's straight stance leg read 35° there.
-    Seen from the front the true pelvis kept 0.93–0.99 of its width. The width is
-    taken over the trunk's image length (mid-shoulder to mid-hip) so that a person
-    walking toward or away from the camera does not count; the usual width is the
-    clip's median of that ratio.
+    Seen from the front the true pelvis kept 0.98–1.00 of its usual width
+    (``benchmarks/side_on_frames.py``). The width is taken over the trunk's image length
+    (:func:`pelvis_width_ratio`) so that a person walking toward or away from the camera
+    does not count; the usual width is the clip's median of that ratio.
 
     Parameters
     ----------
@@ -239,11 +258,7 @@ def squeezed_pelvis(image: FloatArray, share: float = SQUEEZED_PELVIS) -> NDArra
     ndarray of bool, shape (T,)
         False where a hip or shoulder is missing.
     """
-    hips, shoulders = image[:, HIPS], image[:, pair("shoulder")]
-    width = np.linalg.norm(hips[:, 0] - hips[:, 1], axis=-1)
-    trunk = np.linalg.norm(shoulders.mean(axis=1) - hips.mean(axis=1), axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = np.where(trunk > 0, width / trunk, np.nan)
+    ratio = pelvis_width_ratio(image)
     if not np.isfinite(ratio).any():
         return np.zeros(len(image), dtype=bool)
     with np.errstate(invalid="ignore"):
@@ -254,6 +269,7 @@ def frame_angles(
     image: FloatArray,
     world: FloatArray,
     view: View = "unknown",
+    side_on: NDArray[np.bool_] | None = None,
 ) -> dict[str, FloatArray]:
     """Knee flexion and FPPA per frame for both legs.
 
@@ -270,11 +286,12 @@ def frame_angles(
         thigh and shank against their standing lengths, each tilt signed so that a
         straight leg's length wobble cancels
         (:func:`~kneevision.kinematics.flexion.front_knee_flexion`);
-        otherwise in 3-D from the world landmarks. From the front, frames where the
-        model's pelvis is squeezed (:func:`squeezed_pelvis`: it took the body for
-        side-on, which a body filmed from the front does not turn to and back within a
-        few frames) get no flexion and no FPPA: the labels and lengths there are not the
-        leg's.
+        otherwise in 3-D from the world landmarks.
+    side_on : ndarray of bool, shape (T,), optional
+        Frames that get no flexion and no FPPA: the labels and lengths there are not
+        the leg's. Default, from the front, where the model's pelvis is squeezed
+        (:func:`squeezed_pelvis`: it took the body for side-on, which a body filmed from
+        the front does not turn to and back within a few frames); none otherwise.
 
     Returns
     -------
@@ -283,11 +300,11 @@ def frame_angles(
         ``right_fppa_deg``, each of shape (T,). FPPA is always measured on the
         image, the model's knee placement corrected
         (:func:`~kneevision.kinematics.flexion.landmark_fppa`); it is only meaningful
-        from the front. NaN where a point is missing and, from the front, on the
-        :func:`squeezed_pelvis` frames.
+        from the front. NaN where a point is missing and on the ``side_on`` frames.
     """
     out: dict[str, FloatArray] = {}
-    squeezed = squeezed_pelvis(image) if view == "front" else np.zeros(len(image), bool)
+    if side_on is None:
+        side_on = squeezed_pelvis(image) if view == "front" else np.zeros(len(image), bool)
     for side in SIDES:
         img, wld = leg(image, side), leg(world, side)
         if view == "side":
@@ -306,11 +323,11 @@ def frame_angles(
             out[f"{side}_knee_flexion_deg"] = front_knee_flexion(
                 img["hip"], img["knee"], ankle, ref.thigh, ref.shank
             )
-        out[f"{side}_knee_flexion_deg"][squeezed] = np.nan
+        out[f"{side}_knee_flexion_deg"] = np.where(side_on, np.nan, out[f"{side}_knee_flexion_deg"])
     for side in SIDES:
         img = leg(image, side)
         out[f"{side}_fppa_deg"] = np.where(
-            squeezed, np.nan, landmark_fppa(img["hip"], img["knee"], img["ankle"], img["other_hip"])
+            side_on, np.nan, landmark_fppa(img["hip"], img["knee"], img["ankle"], img["other_hip"])
         )
     return out
 
@@ -400,7 +417,7 @@ def clip_facing(image: FloatArray) -> float:
     o = facing_sign(image)
     if not (o != 0).any():
         return 1.0
-    hip_y = (image[:, pair("hip")[0], 1] + image[:, pair("hip")[1], 1]) / 2
+    hip_y = midpoint(image, "hip")[:, 1]
     deep = (o != 0) & (hip_y >= np.nanpercentile(hip_y[o != 0], 80))
     return 1.0 if o[deep].sum() >= 0 else -1.0
 

@@ -28,6 +28,7 @@ from kneevision.kinematics.series import (
     frame_angles,
     leg_label_swaps,
     relabel_pairs,
+    squeezed_pelvis,
 )
 from kneevision.kinematics.signals import tracking_glitches, valid_runs
 from kneevision.metrics import metric as registered
@@ -66,6 +67,9 @@ class Motion:
     forefoot : dict, optional
         Side → :class:`~kneevision.pose.forefoot.ForefootTrack`: the toe points the
         clip's pixels carried (seated twist from the front), when they were tracked.
+    side_on : ndarray of bool (T,), optional
+        Frames the angles leave out as drawn side-on
+        (:func:`~kneevision.kinematics.series.squeezed_pelvis`; front view only).
     """
 
     time_s: FloatArray
@@ -81,6 +85,7 @@ class Motion:
     angles: dict[str, FloatArray]
     facts: dict = field(default_factory=dict)
     forefoot: dict[str, ForefootTrack] | None = None
+    side_on: NDArray[np.bool_] | None = None
 
     def __len__(self) -> int:
         return len(self.time_s)
@@ -228,6 +233,7 @@ def prepare(
         if swaps.any():
             raw = (relabel_pairs(x, swaps) for x in (seq.image, seq.world, seq.visibility))
             image, world, glitch = _cleaned(seq.time_s, *raw, vis_threshold, max_gap_s, cutoff_hz)
+    side_on = squeezed_pelvis(image) if view == "front" else np.zeros(len(image), dtype=bool)
     return Motion(
         time_s=seq.time_s,
         image=image,
@@ -239,9 +245,10 @@ def prepare(
         height=seq.height,
         fps=seq.fps,
         view=view,
-        angles=frame_angles(image, world, view),
+        angles=frame_angles(image, world, view, side_on),
         facts={**(facts or {}), "glitch_frames": int(glitch.sum())},
         forefoot=forefoot,
+        side_on=side_on,
     )
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 
 from kneevision.kinematics.landmarks import leg
-from kneevision.kinematics.series import squeezed_pelvis
 from kneevision.kinematics.signals import valid_runs
 from kneevision.protocols.base import FPPA_PLAUSIBLE_DEG, Motion
 
@@ -169,8 +168,8 @@ def common_flags(motion: Motion) -> list[dict]:
                     "of 1); backlight, darkness or clothing can cause this",
                 )
             )
-    if motion.view == "front":
-        side_on = int((squeezed_pelvis(motion.image) & has).sum())
+    if motion.side_on is not None:
+        side_on = int((motion.side_on & has).sum())
         if side_on:
             flags.append(
                 flag(

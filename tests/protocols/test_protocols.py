@@ -241,11 +241,10 @@ def test_squat_front_frames_the_model_drew_side_on_get_no_flexion_and_a_flag():
     seq = scene.observe(FRONT, noise_px=0.5, noise_m=0.003, seed=1)
     clean = run("squat", prepare(seq), Options())
     assert "pose_side_on" not in clean.flag_codes()
-    hips = HIPS
-    mid = seq.image[:, hips].mean(axis=1, keepdims=True)
+    mid = seq.image[:, HIPS].mean(axis=1, keepdims=True)
     k = 10  # in the still start, before the first rep
     near = slice(k, k + 5)
-    seq.image[near, hips] = mid[near] + 0.1 * (seq.image[near, hips] - mid[near])
+    seq.image[near, HIPS] = mid[near] + 0.1 * (seq.image[near, HIPS] - mid[near])
     motion = prepare(seq)
     r = run("squat", motion, Options())
     assert "pose_side_on" in r.flag_codes()
